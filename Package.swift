@@ -1,0 +1,27 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module layering (dependencies point down only; see README "Layout"):
+//   deepseek (CLI) → Engine → Model → Tensors → Kernels
+//                           → Tokenizer → JSON
+//                           → Sampling → Kernels
+let package = Package(
+    name: "deepseek-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "JSON", targets: ["JSON"]),
+        .library(name: "Model", targets: ["Model"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "Kernels"),
+        .target(name: "JSON"),
+        .target(name: "Tensors", dependencies: ["Kernels"]),
+        .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
+    ]
+)

@@ -1,0 +1,39 @@
+import Kernels
+
+/// One transformer block: pre-norm MLA attention and a pre-norm feed-forward (dense or MoE),
+/// each added back to the residual stream.
+public struct DecoderLayer: Sendable {
+    enum FeedForward: Sendable {
+        case dense(DenseMLP)
+        case moe(MoE)
+    }
+
+    let index: Int
+    let inputNorm: RMSNorm
+    let attention: MLAttention
+    let postAttentionNorm: RMSNorm
+    let feedForward: FeedForward
+
+    init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
+        index = l
+        inputNorm = try loader.rmsNorm(TensorNames.inputNorm(l), count: c.hiddenSize)
+        attention = try MLAttention(config: c, layer: l, loader: loader)
+        postAttentionNorm = try loader.rmsNorm(TensorNames.postAttentionNorm(l), count: c.hiddenSize)
+        feedForward = c.isMoELayer(l)
+            ? .moe(try MoE(config: c, layer: l, loader: loader))
+            : .dense(try DenseMLP(loader: loader, name: { TensorNames.denseMLP(l, $0) }, hidden: c.hiddenSize, intermediate: c.intermediateSize))
+    }
+
+    /// Updates the residual stream `h` `[tokens, hidden]` in place.
+    func callAsFunction(_ h: inout [Float], tokens: Int, cache: inout KVCache, rope: RotaryEmbedding) {
+        var x = h
+        inputNorm(&x, rows: tokens)
+        add(&h, attention(x, tokens: tokens, layer: index, cache: &cache, rope: rope))
+        x = h
+        postAttentionNorm(&x, rows: tokens)
+        switch feedForward {
+        case let .dense(mlp): add(&h, mlp(x, tokens: tokens))
+        case let .moe(moe): add(&h, moe(x, tokens: tokens))
+        }
+    }
+}

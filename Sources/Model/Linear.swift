@@ -1,0 +1,38 @@
+import Kernels
+import Tensors
+
+/// A linear layer `y = x · Wᵀ (+ b)` whose weight stays in its checkpoint format (F32, F16,
+/// BF16 or FP8 with block scales), viewed in the memory-mapped file.
+public struct Linear: Sendable {
+    public let weight: WeightMatrix
+    public let bias: [Float]?
+    /// The tensors whose storage `weight` points into; held to keep the mapping alive.
+    let owners: [Tensor]
+
+    public var inputSize: Int { weight.columns }
+    public var outputSize: Int { weight.rows }
+
+    /// - Parameters:
+    ///   - x: `[tokens, inputSize]`.
+    /// - Returns: `[tokens, outputSize]`.
+    public func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
+        var y = matmul(x, tokens: tokens, weight: weight)
+        if let bias {
+            for t in 0..<tokens {
+                for r in 0..<bias.count { y[t * bias.count + r] += bias[r] }
+            }
+        }
+        return y
+    }
+}
+
+/// Root-mean-square normalisation with a learned scale.
+public struct RMSNorm: Sendable {
+    public let weight: [Float]
+    public let epsilon: Float
+
+    /// Normalises `rows` rows of `weight.count` values in place (rows `stride` apart).
+    public func callAsFunction(_ x: inout [Float], rows: Int, stride: Int? = nil) {
+        rmsNorm(&x, rows: rows, columns: weight.count, stride: stride, weight: weight, epsilon: epsilon)
+    }
+}

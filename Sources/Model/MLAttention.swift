@@ -1,0 +1,126 @@
+import Kernels
+
+/// Multi-head latent attention (DeepSeek-V2 §2.1): keys and values are rebuilt from a
+/// compressed latent `c_KV` plus one rotary key `k_rope` shared by all heads, and only
+/// those are cached.
+///
+/// This is the expanded ("naive") form: the cached latents are projected through
+/// `kv_b_proj` to per-head keys and values at every step, as the reference does.
+public struct MLAttention: Sendable {
+    let qProj: Linear?
+    let qAProj: Linear?
+    let qANorm: RMSNorm?
+    let qBProj: Linear?
+    let kvAProjWithMQA: Linear
+    let kvANorm: RMSNorm
+    let kvBProj: Linear
+    let oProj: Linear
+    let heads: Int
+    let qkNopeDim: Int
+    let qkRopeDim: Int
+    let vHeadDim: Int
+    let kvLoraRank: Int
+    let softmaxScale: Float
+
+    init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
+        heads = c.numAttentionHeads
+        qkNopeDim = c.qkNopeHeadDim
+        qkRopeDim = c.qkRopeHeadDim
+        vHeadDim = c.vHeadDim
+        kvLoraRank = c.kvLoraRank
+        softmaxScale = c.softmaxScale
+        let name = { (part: TensorNames.AttentionPart) in TensorNames.attention(l, part) }
+        let bias = { (part: TensorNames.AttentionPart) in c.attentionBias ? name(part) : nil }
+        if let rank = c.qLoraRank {
+            qProj = nil
+            qAProj = try loader.linear(name(.qAProj), rows: rank, columns: c.hiddenSize, biasName: bias(.qAProjBias))
+            qANorm = try loader.rmsNorm(name(.qANorm), count: rank)
+            qBProj = try loader.linear(name(.qBProj), rows: heads * c.qkHeadDim, columns: rank)
+        } else {
+            qProj = try loader.linear(name(.qProj), rows: heads * c.qkHeadDim, columns: c.hiddenSize)
+            (qAProj, qANorm, qBProj) = (nil, nil, nil)
+        }
+        kvAProjWithMQA = try loader.linear(name(.kvAProjWithMQA), rows: c.latentCacheWidth, columns: c.hiddenSize,
+                                           biasName: bias(.kvAProjWithMQABias))
+        kvANorm = try loader.rmsNorm(name(.kvANorm), count: kvLoraRank)
+        kvBProj = try loader.linear(name(.kvBProj), rows: heads * (qkNopeDim + vHeadDim), columns: kvLoraRank)
+        oProj = try loader.linear(name(.oProj), rows: c.hiddenSize, columns: heads * vHeadDim, biasName: bias(.oProjBias))
+    }
+
+    var qkHeadDim: Int { qkNopeDim + qkRopeDim }
+    var latentWidth: Int { kvLoraRank + qkRopeDim }
+
+    /// Queries `[tokens, heads, qkHeadDim]`, with the rotary part rotated.
+    func queries(_ x: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
+        var q: [Float]
+        if let qProj {
+            q = qProj(x, tokens: tokens)
+        } else {
+            var compressed = qAProj!(x, tokens: tokens)
+            qANorm!(&compressed, rows: tokens)
+            q = qBProj!(compressed, tokens: tokens)
+        }
+        for t in 0..<tokens {
+            for h in 0..<heads {
+                rotate(&q, offset: (t * heads + h) * qkHeadDim + qkNopeDim, count: qkRopeDim,
+                       cos: angles[t].cos, sin: angles[t].sin, interleaved: interleaved)
+            }
+        }
+        return q
+    }
+
+    /// Latents `[tokens, kvLoraRank + qkRopeDim]`: normalised `c_KV`, then rotated `k_rope`.
+    func latents(_ x: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
+        var kv = kvAProjWithMQA(x, tokens: tokens)
+        kvANorm(&kv, rows: tokens, stride: latentWidth)
+        for t in 0..<tokens {
+            rotate(&kv, offset: t * latentWidth + kvLoraRank, count: qkRopeDim,
+                   cos: angles[t].cos, sin: angles[t].sin, interleaved: interleaved)
+        }
+        return kv
+    }
+
+    /// Attends `tokens` new positions (starting at `cache.count`) over the cache and themselves.
+    ///
+    /// - Parameters:
+    ///   - x: normalised hidden states `[tokens, hidden]`.
+    /// - Returns: `[tokens, hidden]`.
+    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, rope: RotaryEmbedding) -> [Float] {
+        let start = cache.count
+        let angles = (0..<tokens).map { rope.angles(at: start + $0) }
+        let q = queries(x, tokens: tokens, angles: angles, interleaved: rope.interleaved)
+        cache.append(layer: layer, latents: latents(x, tokens: tokens, angles: angles, interleaved: rope.interleaved))
+        let positions = start + tokens
+        let cached = cache.layers[layer]
+
+        // Expand every cached latent into per-head keys and values (eq. 9–11 of the V2 paper).
+        var cKV = [Float](repeating: 0, count: positions * kvLoraRank)
+        for p in 0..<positions {
+            cKV[(p * kvLoraRank)..<((p + 1) * kvLoraRank)] = cached[(p * latentWidth)..<(p * latentWidth + kvLoraRank)]
+        }
+        let expanded = kvBProj(cKV, tokens: positions)
+        let perHead = qkNopeDim + vHeadDim
+        var keys = [Float](repeating: 0, count: heads * positions * qkHeadDim)
+        var values = [Float](repeating: 0, count: heads * positions * vHeadDim)
+        var query = [Float](repeating: 0, count: heads * tokens * qkHeadDim)
+        for h in 0..<heads {
+            for p in 0..<positions {
+                let source = p * heads * perHead + h * perHead
+                let key = (h * positions + p) * qkHeadDim
+                keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
+                keys[(key + qkNopeDim)..<(key + qkHeadDim)] = cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)]
+                let value = (h * positions + p) * vHeadDim
+                values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
+            }
+            for t in 0..<tokens {
+                let target = (h * tokens + t) * qkHeadDim
+                let source = (t * heads + h) * qkHeadDim
+                query[target..<(target + qkHeadDim)] = q[source..<(source + qkHeadDim)]
+            }
+        }
+        let attended = causalAttention(
+            query: query, keys: keys, values: values, heads: heads, queryTokens: tokens, keyTokens: positions,
+            keyDim: qkHeadDim, valueDim: vHeadDim, firstQueryPosition: start, scale: softmaxScale)
+        return oProj(attended, tokens: tokens)
+    }
+}

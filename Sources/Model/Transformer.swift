@@ -1,0 +1,81 @@
+import Kernels
+import Tensors
+
+/// A DeepSeek-V2/V3-family causal language model loaded from a Hugging Face checkpoint folder.
+///
+/// Weights stay memory-mapped in their stored format. Multi-token-prediction layers
+/// (`num_nextn_predict_layers`, stored after the main layers) are recognised and left unloaded.
+public final class Transformer: Sendable {
+    public let config: ModelConfig
+    public let checkpoint: Checkpoint
+    let embedding: WeightMatrix
+    let embeddingOwners: [Tensor]
+    let layers: [DecoderLayer]
+    let finalNorm: RMSNorm
+    let head: Linear
+    let rope: RotaryEmbedding
+
+    /// Which positions `forward` returns logits for.
+    public enum LogitPositions: Sendable { case last, all }
+
+    /// Loads `directory` (config.json plus safetensors), checking every tensor against the config.
+    public convenience init(directory: String) throws {
+        let config = try ModelConfig.load(directory: directory)
+        let checkpoint = try mappingTensorErrors { try Checkpoint(directory: directory) }
+        try self.init(config: config, checkpoint: checkpoint)
+    }
+
+    public init(config: ModelConfig, checkpoint: Checkpoint) throws {
+        let loader = WeightLoader(checkpoint: checkpoint, config: config)
+        self.config = config
+        self.checkpoint = checkpoint
+        (embedding, embeddingOwners) = try loader.matrix(TensorNames.embedding, rows: config.vocabSize, columns: config.hiddenSize)
+        layers = try (0..<config.numHiddenLayers).map { try DecoderLayer(config: config, layer: $0, loader: loader) }
+        finalNorm = try loader.rmsNorm(TensorNames.finalNorm, count: config.hiddenSize)
+        if config.tieWordEmbeddings && !checkpoint.contains(TensorNames.head) {
+            head = Linear(weight: embedding, bias: nil, owners: embeddingOwners)
+        } else {
+            head = try loader.linear(TensorNames.head, rows: config.vocabSize, columns: config.hiddenSize)
+        }
+        rope = RotaryEmbedding(config: config)
+    }
+
+    /// A fresh cache for one sequence of at most `capacity` positions (default: the model's context).
+    public func makeCache(capacity: Int? = nil) -> KVCache {
+        KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
+    }
+
+    /// Runs `tokens` after the positions already in `cache`, appending their latents to it.
+    ///
+    /// - Returns: fp32 logits `[1, vocab]` for the last position or `[tokens, vocab]` for all.
+    public func forward(tokens: [Int], cache: inout KVCache, logits positions: LogitPositions = .last) throws -> [Float] {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabulary: config.vocabSize)
+        }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError.contextOverflow(tokens: cache.count + tokens.count, limit: cache.capacity)
+        }
+        let hidden = config.hiddenSize
+        var h = embed(tokens)
+        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, rope: rope) }
+        cache.advance(by: tokens.count)
+        var rows = tokens.count
+        if positions == .last {
+            h = Array(h[((tokens.count - 1) * hidden)...])
+            rows = 1
+        }
+        finalNorm(&h, rows: rows)
+        return head(h, tokens: rows)
+    }
+
+    /// Embedding rows `[tokens, hidden]` for token ids already checked to be in range.
+    func embed(_ tokens: [Int]) -> [Float] {
+        var h = [Float](repeating: 0, count: tokens.count * config.hiddenSize)
+        for (t, id) in tokens.enumerated() {
+            let row = embedding.row(id)
+            h.replaceSubrange((t * config.hiddenSize)..<((t + 1) * config.hiddenSize), with: row)
+        }
+        return h
+    }
+}

@@ -1,0 +1,72 @@
+import Kernels
+import Tensors
+
+/// Builds layers from checkpoint tensors, checking every shape against the config.
+struct WeightLoader {
+    let checkpoint: Checkpoint
+    let config: ModelConfig
+
+    func tensor(_ name: String) throws -> Tensor {
+        try mappingTensorErrors { try checkpoint.tensor(name) }
+    }
+
+    private func expectShape(_ tensor: Tensor, _ expected: [Int]) throws {
+        guard tensor.shape == expected else {
+            throw ModelError.shapeMismatch(tensor: tensor.name, expected: expected, actual: tensor.shape)
+        }
+    }
+
+    /// A `[count]` vector widened to `Float` (norm scales, biases).
+    func vector(_ name: String, count: Int) throws -> [Float] {
+        let t = try tensor(name)
+        try expectShape(t, [count])
+        guard t.dtype.isFloatingPoint else { throw ModelError.unsupportedDType(tensor: name, dtype: t.dtype.rawValue) }
+        return try mappingTensorErrors { try t.floats() }
+    }
+
+    func rmsNorm(_ name: String, count: Int) throws -> RMSNorm {
+        RMSNorm(weight: try vector(name, count: count), epsilon: config.rmsNormEps)
+    }
+
+    /// A `[rows, columns]` weight in place, with its FP8 block scales when it has them.
+    func matrix(_ name: String, rows: Int, columns: Int) throws -> (WeightMatrix, [Tensor]) {
+        let t = try tensor(name)
+        try expectShape(t, [rows, columns])
+        switch t.dtype {
+        case .f32: return (WeightMatrix(rows: rows, columns: columns, format: .f32, data: t.baseAddress), [t])
+        case .bf16: return (WeightMatrix(rows: rows, columns: columns, format: .bf16, data: t.baseAddress), [t])
+        case .f16: return (WeightMatrix(rows: rows, columns: columns, format: .f16, data: t.baseAddress), [t])
+        case .f64:
+            let widened = Tensor(name: name, shape: t.shape, floats: try mappingTensorErrors { try t.floats() })
+            return (WeightMatrix(rows: rows, columns: columns, format: .f32, data: widened.baseAddress), [widened])
+        case .f8E4M3:
+            return try fp8Matrix(t, rows: rows, columns: columns)
+        default:
+            throw ModelError.unsupportedDType(tensor: name, dtype: t.dtype.rawValue)
+        }
+    }
+
+    /// FP8 E4M3 with a `ceil(rows/128) × ceil(columns/128)` grid of F32 scales (`weight_scale_inv`).
+    private func fp8Matrix(_ t: Tensor, rows: Int, columns: Int) throws -> (WeightMatrix, [Tensor]) {
+        let block = config.quantization ?? QuantizationConfig(blockRows: 128, blockColumns: 128)
+        var scales = try tensor(TensorNames.scaleName(of: t.name))
+        let grid = [(rows + block.blockRows - 1) / block.blockRows, (columns + block.blockColumns - 1) / block.blockColumns]
+        try expectShape(scales, grid)
+        switch scales.dtype {
+        case .f32: break
+        case .bf16, .f16, .f64: scales = Tensor(name: scales.name, shape: grid, floats: try mappingTensorErrors { try scales.floats() })
+        default: throw ModelError.unsupportedDType(tensor: scales.name, dtype: scales.dtype.rawValue)
+        }
+        let matrix = WeightMatrix(
+            rows: rows, columns: columns, format: .fp8E4M3(blockRows: block.blockRows, blockColumns: block.blockColumns),
+            data: t.baseAddress, scales: scales.baseAddress.assumingMemoryBound(to: Float.self))
+        return (matrix, [t, scales])
+    }
+
+    /// A linear layer `[rows (out), columns (in)]`, with a bias when `biasName` is given.
+    func linear(_ name: String, rows: Int, columns: Int, biasName: String? = nil) throws -> Linear {
+        let (matrix, owners) = try matrix(name, rows: rows, columns: columns)
+        let bias = try biasName.map { try vector($0, count: rows) }
+        return Linear(weight: matrix, bias: bias, owners: owners)
+    }
+}

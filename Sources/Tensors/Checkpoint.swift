@@ -1,0 +1,73 @@
+import Foundation
+
+/// The tensors of a checkpoint directory: `model.safetensors`, or the shards listed by
+/// `model.safetensors.index.json` (`{"weight_map": {tensor: shard file}}`). Every file is
+/// memory-mapped; nothing is copied.
+public final class Checkpoint: Sendable {
+    public let directory: String
+    private let files: [SafetensorsFile]
+    private let location: [String: Int]
+
+    /// Opens the checkpoint in `directory`; throws a `TensorsError` naming the file at fault.
+    public init(directory: String) throws {
+        let base = URL(fileURLWithPath: directory)
+        let indexPath = base.appendingPathComponent("model.safetensors.index.json").path
+        let singlePath = base.appendingPathComponent("model.safetensors").path
+        var files: [SafetensorsFile] = []
+        var location: [String: Int] = [:]
+        if FileManager.default.fileExists(atPath: indexPath) {
+            let shardNames = try Self.shardNames(indexPath: indexPath)
+            for shard in shardNames {
+                let file = try SafetensorsFile(path: base.appendingPathComponent(shard).path)
+                for name in file.entries.keys { location[name] = files.count }
+                files.append(file)
+            }
+        } else if FileManager.default.fileExists(atPath: singlePath) {
+            let file = try SafetensorsFile(path: singlePath)
+            for name in file.entries.keys { location[name] = 0 }
+            files.append(file)
+        } else {
+            throw TensorsError.fileNotFound(path: singlePath)
+        }
+        self.directory = directory
+        self.files = files
+        self.location = location
+    }
+
+    private static func shardNames(indexPath: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: indexPath) else {
+            throw TensorsError.unreadable(path: indexPath, reason: "cannot open")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let weightMap = object["weight_map"] as? [String: String] else {
+            throw TensorsError.invalidHeader(path: indexPath, detail: "expected an object with a \"weight_map\" of tensor name to file")
+        }
+        for shard in Set(weightMap.values) where shard.contains("/") || shard.hasPrefix(".") {
+            throw TensorsError.invalidHeader(path: indexPath, detail: "shard name '\(shard)' leaves the checkpoint folder")
+        }
+        return Set(weightMap.values).sorted()
+    }
+
+    /// Every tensor name in the checkpoint, sorted.
+    public var names: [String] { location.keys.sorted() }
+
+    public func contains(_ name: String) -> Bool { location[name] != nil }
+
+    /// Header entry for `name`, if present.
+    public func entry(_ name: String) -> SafetensorsFile.Entry? {
+        location[name].flatMap { files[$0].entries[name] }
+    }
+
+    /// The tensor called `name`, viewing its shard in place.
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let index = location[name] else {
+            throw TensorsError.missingTensor(name: name, location: directory)
+        }
+        return try files[index].tensor(name)
+    }
+
+    /// Total bytes of tensor data across all files.
+    public var dataBytes: Int {
+        files.reduce(0) { total, file in total + file.entries.values.reduce(0) { $0 + $1.dataRange.count } }
+    }
+}
