@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Model", targets: ["Model"]),
+        .library(name: "Tokenizer", targets: ["Tokenizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,6 +23,8 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
+        .target(name: "Tokenizer", dependencies: ["JSON"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
     ]
 )
