@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,7 +25,9 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
         .target(name: "Tokenizer", dependencies: ["JSON"]),
+        .target(name: "Sampling"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
     ]
 )
