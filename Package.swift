@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,8 +27,10 @@ let package = Package(
         .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling"),
+        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "Sampling"]),
     ]
 )
