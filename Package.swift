@@ -9,6 +9,7 @@ let package = Package(
     name: "deepseek-swift",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "deepseek", targets: ["DeepSeekCLI"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "JSON", targets: ["JSON"]),
@@ -28,6 +29,14 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling"),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling"]),
+        .executableTarget(
+            name: "DeepSeekCLI",
+            dependencies: [
+                "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "JSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Engine
+import Model
+import Tokenizer
+
+/// `--model DIR`: a Hugging Face checkpoint folder.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Checkpoint folder (config.json, *.safetensors, tokenizer.json).")
+    var model: String
+
+    func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: model) }
+    func loadModel() throws -> Transformer { try Transformer(directory: model) }
+    func loadGenerator(contextLength: Int? = nil) throws -> Generator {
+        Generator(model: try loadModel(), tokenizer: try loadTokenizer(), contextLength: contextLength)
+    }
+}
