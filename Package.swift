@@ -40,6 +40,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensors", "JSON"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "DeepSeekCLITests", dependencies: ["DeepSeekCLI", "JSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "Sampling"]),
     ]
 )
