@@ -1,41 +1,62 @@
 /// Rendering `JSONValue`s back to text.
 extension JSONValue {
-    /// Compact JSON text (no spaces); with `pythonStyle`, `", "` and `": "` separators and
-    /// non-ASCII escaped, as Python's `json.dumps` writes by default.
-    public func serialized(pythonStyle: Bool = false, sortKeys: Bool = false) -> String {
+    /// JSON text. Default: compact (no spaces), non-ASCII kept. `pythonSeparators` uses `", "` and
+    /// `": "` as Python's `json.dumps` does; `asciiOnly` escapes everything past U+007F; `indent`
+    /// pretty-prints as `json.dumps(indent=n)` (with `","` between items).
+    public func serialized(pythonSeparators: Bool = false, asciiOnly: Bool = false, sortKeys: Bool = false, indent: Int? = nil) -> String {
         var out = ""
-        write(into: &out, pythonStyle: pythonStyle, sortKeys: sortKeys)
+        let style = Style(itemSeparator: indent != nil ? "," : (pythonSeparators ? ", " : ","),
+                          keySeparator: pythonSeparators || indent != nil ? ": " : ":",
+                          asciiOnly: asciiOnly, sortKeys: sortKeys, indent: indent)
+        write(into: &out, style: style, level: 0)
         return out
     }
 
-    private func write(into out: inout String, pythonStyle: Bool, sortKeys: Bool) {
+    private struct Style {
+        let itemSeparator: String
+        let keySeparator: String
+        let asciiOnly: Bool
+        let sortKeys: Bool
+        let indent: Int?
+    }
+
+    private func newline(_ out: inout String, _ style: Style, _ level: Int) {
+        guard let indent = style.indent else { return }
+        out += "\n" + String(repeating: " ", count: indent * level)
+    }
+
+    private func write(into out: inout String, style: Style, level: Int) {
         switch self {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
         case let .int(i): out += String(i)
         case let .double(d):
             if d.isFinite {
-                out += d == d.rounded() && abs(d) < 1e16 ? String(format: d) : "\(d)"
+                out += d == d.rounded() && abs(d) < 1e16 ? "\(Int(d)).0" : "\(d)"
             } else {
                 out += d.isNaN ? "NaN" : (d > 0 ? "Infinity" : "-Infinity")
             }
-        case let .string(s): Self.writeString(s, into: &out, asciiOnly: pythonStyle)
+        case let .string(s): Self.writeString(s, into: &out, asciiOnly: style.asciiOnly)
         case let .array(items):
             out += "["
             for (i, item) in items.enumerated() {
-                if i > 0 { out += pythonStyle ? ", " : "," }
-                item.write(into: &out, pythonStyle: pythonStyle, sortKeys: sortKeys)
+                if i > 0 { out += style.itemSeparator }
+                newline(&out, style, level + 1)
+                item.write(into: &out, style: style, level: level + 1)
             }
+            if !items.isEmpty { newline(&out, style, level) }
             out += "]"
         case let .object(object):
             out += "{"
-            let keys = sortKeys ? object.keys.sorted() : object.keys
+            let keys = style.sortKeys ? object.keys.sorted() : object.keys
             for (i, key) in keys.enumerated() {
-                if i > 0 { out += pythonStyle ? ", " : "," }
-                Self.writeString(key, into: &out, asciiOnly: pythonStyle)
-                out += pythonStyle ? ": " : ":"
-                object[key]!.write(into: &out, pythonStyle: pythonStyle, sortKeys: sortKeys)
+                if i > 0 { out += style.itemSeparator }
+                newline(&out, style, level + 1)
+                Self.writeString(key, into: &out, asciiOnly: style.asciiOnly)
+                out += style.keySeparator
+                object[key]!.write(into: &out, style: style, level: level + 1)
             }
+            if !keys.isEmpty { newline(&out, style, level) }
             out += "}"
         }
     }
@@ -72,9 +93,4 @@ extension JSONValue {
         let digits = String(value, radix: 16)
         return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
     }
-}
-
-private extension String {
-    /// A whole-valued double the way Python prints it (`1.0`, `-3.0`).
-    init(format value: Double) { self = "\(Int(value)).0" }
 }
