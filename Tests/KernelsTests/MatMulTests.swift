@@ -1,0 +1,106 @@
+import Testing
+@testable import Kernels
+
+/// Every weight format's matmul against a naive double-precision product of the dequantised matrix.
+@Suite struct MatMulTests {
+    struct Lcg {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+        }
+    }
+
+    static let shapes: [(rows: Int, columns: Int, tokens: Int)] = [(1, 1, 1), (7, 33, 2), (33, 7, 3), (4097, 7, 1), (7, 4097, 2), (130, 260, 5)]
+
+    func naive(_ input: [Float], tokens: Int, _ weight: [Float], rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: tokens * rows)
+        for t in 0..<tokens {
+            for r in 0..<rows {
+                var sum = 0.0
+                for c in 0..<columns { sum += Double(input[t * columns + c]) * Double(weight[r * columns + c]) }
+                out[t * rows + r] = Float(sum)
+            }
+        }
+        return out
+    }
+
+    func check(_ format: WeightFormat, rows: Int, columns: Int, tokens: Int) {
+        var random = Lcg(state: UInt64(rows * 31 + columns))
+        let values = (0..<(rows * columns)).map { _ in random.next() }
+        let input = (0..<(tokens * columns)).map { _ in random.next() }
+        var storage: [UInt8]
+        var scales: [Float] = []
+        switch format {
+        case .f32: storage = values.withUnsafeBytes { Array($0) }
+        case .bf16: storage = values.map(NumberFormats.bf16).withUnsafeBytes { Array($0) }
+        case .f16: storage = values.map(NumberFormats.f16).withUnsafeBytes { Array($0) }
+        case let .fp8E4M3(br, bc):
+            let gridRows = (rows + br - 1) / br, gridColumns = (columns + bc - 1) / bc
+            scales = (0..<(gridRows * gridColumns)).map { Float($0 % 5 + 1) / 64 }
+            storage = (0..<(rows * columns)).map { i in
+                NumberFormats.fp8E4M3(values[i] / scales[(i / columns / br) * gridColumns + (i % columns) / bc])
+            }
+        }
+        storage.withUnsafeBytes { bytes in
+            scales.withUnsafeBufferPointer { s in
+                let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!, scales: s.baseAddress)
+                let dense = weight.dequantized()
+                let expected = naive(input, tokens: tokens, dense, rows: rows, columns: columns)
+                let actual = matmul(input, tokens: tokens, weight: weight)
+                let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-5 * Float(columns), "\(format) \(rows)×\(columns)×\(tokens): \(worst)")
+                // The dequantised values are the stored format's values.
+                for i in Swift.stride(from: 0, to: rows * columns, by: max(1, rows * columns / 97)) {
+                    let stored: Float
+                    switch format {
+                    case .f32: stored = values[i]
+                    case .bf16: stored = NumberFormats.float(bf16: NumberFormats.bf16(values[i]))
+                    case .f16: stored = NumberFormats.float(f16: NumberFormats.f16(values[i]))
+                    case let .fp8E4M3(br, bc):
+                        let gridColumns = (columns + bc - 1) / bc
+                        stored = NumberFormats.float(fp8E4M3: storage[i]) * scales[(i / columns / br) * gridColumns + (i % columns) / bc]
+                    }
+                    #expect(dense[i] == stored)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [WeightFormat.f32, .bf16, .f16, .fp8E4M3(blockRows: 128, blockColumns: 128), .fp8E4M3(blockRows: 3, blockColumns: 5)])
+    func matmulMatchesNaiveOnAwkwardShapes(format: WeightFormat) {
+        for shape in Self.shapes { check(format, rows: shape.rows, columns: shape.columns, tokens: shape.tokens) }
+    }
+}
+
+@Suite struct ElementwiseKernelTests {
+    @Test func rmsNormMatchesDefinitionWithStride() {
+        var x: [Float] = [1, 2, 3, 9, 4, 5, 6, 9]
+        rmsNorm(&x, rows: 2, columns: 3, stride: 4, weight: [1, 2, 0.5], epsilon: 1e-6)
+        let r0 = 1 / (14.0 / 3 + 1e-6).squareRoot(), r1 = 1 / (77.0 / 3 + 1e-6).squareRoot()
+        let expected: [Double] = [1 * r0, 4 * r0, 1.5 * r0, 9, 4 * r1, 10 * r1, 3 * r1, 9]
+        for (a, e) in zip(x, expected) { #expect(abs(Double(a) - e) < 1e-6) }
+    }
+
+    @Test func softmaxIsStableAndNormalised() {
+        var x: [Float] = [1000, 1001, 1002, 7]
+        softmax(&x, range: 0..<3)
+        #expect(abs(x[0..<3].reduce(0, +) - 1) < 1e-6 && x[2] > x[1] && x[3] == 7)
+    }
+
+    @Test func rotaryPairsInterleavedAndHalves() {
+        var a: [Float] = [1, 0, 0, 1]
+        rotate(&a, offset: 0, count: 4, cos: [0, 1], sin: [1, 0], interleaved: true)
+        #expect(a == [0, 1, 0, 1])
+        var b: [Float] = [1, 0, 0, 1]
+        rotate(&b, offset: 0, count: 4, cos: [0, 1], sin: [1, 0], interleaved: false)
+        #expect(b == [0, 0, 1, 1])
+    }
+
+    @Test func causalAttentionMasksTheFuture() {
+        // One head, two queries at positions 0 and 1, keys equal so weights are uniform over what is visible.
+        let out = causalAttention(query: [1, 1], keys: [1, 1], values: [10, 20], heads: 1, queryTokens: 2, keyTokens: 2,
+                                  keyDim: 1, valueDim: 1, firstQueryPosition: 0, scale: 1)
+        #expect(out == [10, 15])
+    }
+}
