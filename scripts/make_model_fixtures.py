@@ -64,11 +64,12 @@ FIXTURES = {
                                   rope_scaling=dict(YARN, mscale=0.707, mscale_all_dim=0.707),
                                   max_position_embeddings=64),
                       prompt=24, dtype="f32"),
-    # DeepSeek-V2 with group_limited_greedy and q-LoRA, scaling 16 as full V2 ships it.
+    # DeepSeek-V2 with group_limited_greedy and q-LoRA, scaling 16 as full V2 ships it, attention biases.
     "v2-group-limited": dict(config=dict(BASE_V3, model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"],
                                          topk_method="group_limited_greedy", scoring_func="softmax",
                                          norm_topk_prob=False, routed_scaling_factor=16.0, n_group=4,
-                                         topk_group=2, num_experts_per_tok=3, first_k_dense_replace=1),
+                                         topk_group=2, num_experts_per_tok=3, first_k_dense_replace=1,
+                                         attention_bias=True),
                              prompt=10, dtype="f32"),
     # BF16 weights (every tensor but the routing bias, as the official release stores them).
     "v3-bf16": dict(config=dict(BASE_V3, torch_dtype="bfloat16"), prompt=10, dtype="bf16"),
@@ -167,11 +168,13 @@ def dequantize_fp8(q, scales):
 
 
 def randomize(model, config, generator):
-    """Norm scales near 1 and a non-zero routing bias, so a port that skips either fails."""
+    """Norm scales near 1, non-zero linear biases and routing bias, so a port that skips any fails."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight") or name.endswith("layernorm.weight"):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=generator))
+            elif name.endswith(".bias"):
+                p.copy_(0.2 * torch.randn(p.shape, generator=generator))
         for name, b in model.named_buffers():
             if name.endswith("e_score_correction_bias"):
                 b.copy_(0.3 * torch.randn(b.shape, generator=generator))
