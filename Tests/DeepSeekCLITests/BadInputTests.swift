@@ -37,30 +37,28 @@ import Testing
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["model.safetensors", "truncated"])
     }
 
-    @Test func headerWhoseSizesLie() throws {
+    /// A copy of the fixture whose safetensors header has its first `target` replaced (same length keeps offsets valid).
+    func modelWithEditedHeader(replacing target: String, with replacement: String) throws -> URL {
         let folder = try CLI.copyOfModel()
         let file = folder.appendingPathComponent("model.safetensors")
         var data = try Data(contentsOf: file)
-        // Make the first tensor's shape claim one more row than its offsets hold.
         let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         var header = String(decoding: data[8..<(8 + length)], as: UTF8.self)
-        let range = try #require(header.range(of: "\"shape\":[512,64]"))
-        header.replaceSubrange(range, with: "\"shape\":[513,64]")
+        let range = try #require(header.range(of: target))
+        header.replaceSubrange(range, with: replacement)
         data.replaceSubrange(8..<(8 + length), with: Data(header.utf8))
         try data.write(to: file)
+        return folder
+    }
+
+    @Test func headerWhoseSizesLie() throws {
+        // The first tensor's shape claims one more row than its offsets hold.
+        let folder = try modelWithEditedHeader(replacing: "\"shape\":[512,64]", with: "\"shape\":[513,64]")
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["model.safetensors", "bad data offsets"])
     }
 
     @Test func unknownDType() throws {
-        let folder = try CLI.copyOfModel()
-        let file = folder.appendingPathComponent("model.safetensors")
-        var data = try Data(contentsOf: file)
-        let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        var header = String(decoding: data[8..<(8 + length)], as: UTF8.self)
-        let range = try #require(header.range(of: "\"dtype\":\"F32\""))
-        header.replaceSubrange(range, with: "\"dtype\":\"Q99\"")
-        data.replaceSubrange(8..<(8 + length), with: Data(header.utf8))
-        try data.write(to: file)
+        let folder = try modelWithEditedHeader(replacing: "\"dtype\":\"F32\"", with: "\"dtype\":\"Q99\"")
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["unknown dtype 'Q99'"])
     }
 
