@@ -26,7 +26,7 @@ public struct Sampler: Sendable {
             draw -= weight
             if draw < 0 { return id }
         }
-        return candidates.items.last!.id
+        return candidates.items.last?.id ?? Self.argmax(scores)
     }
 
     func applyPenalties(_ scores: inout [Float], previous: [Int], generated: [Int]) {
