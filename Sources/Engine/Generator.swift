@@ -27,7 +27,7 @@ public final class Generator: Sendable {
     public func generate(_ request: GenerationRequest, onEvent: (GenerationEvent) throws -> Void) throws {
         try request.sampling.validate()
         guard request.maxTokens >= 0 else { throw EngineError.invalidMaxTokens(request.maxTokens) }
-        guard request.promptIDs.count < contextLength else {
+        guard request.promptIDs.count <= contextLength else {
             throw ModelError.contextOverflow(tokens: request.promptIDs.count, limit: contextLength)
         }
         var cache = model.makeCache(capacity: contextLength)

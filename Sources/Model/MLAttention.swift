@@ -85,11 +85,11 @@ public struct MLAttention: Sendable {
     /// - Parameters:
     ///   - x: normalised hidden states `[tokens, hidden]`.
     /// - Returns: `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, rope: RotaryEmbedding) -> [Float] {
+    ///   - angles: rotary cos/sin for each new position (shared by every layer).
+    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, angles: RotaryAngles) -> [Float] {
         let start = cache.count
-        let angles = (0..<tokens).map { rope.angles(at: start + $0) }
-        let q = queries(x, tokens: tokens, angles: angles, interleaved: rope.interleaved)
-        cache.append(layer: layer, latents: latents(x, tokens: tokens, angles: angles, interleaved: rope.interleaved))
+        let q = queries(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
+        cache.append(layer: layer, latents: latents(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
         let positions = start + tokens
         let cached = cache.layers[layer]
 

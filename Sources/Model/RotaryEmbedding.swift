@@ -69,6 +69,11 @@ public struct RotaryEmbedding: Sendable {
         }
     }
 
+    /// cos and sin for each of `positions`, computed once per forward pass for all layers.
+    public func angles(positions: Range<Int>) -> RotaryAngles {
+        RotaryAngles(values: positions.map { angles(at: $0) }, interleaved: interleaved)
+    }
+
     /// cos and sin of every pair's angle at `position`, scaled by `attentionScaling`.
     public func angles(at position: Int) -> (cos: [Float], sin: [Float]) {
         let p = Float(position)
@@ -81,4 +86,10 @@ public struct RotaryEmbedding: Sendable {
         }
         return (c, s)
     }
+}
+
+/// Rotary cos/sin for a run of consecutive positions, and how pairs are laid out.
+public struct RotaryAngles: Sendable {
+    public let values: [(cos: [Float], sin: [Float])]
+    public let interleaved: Bool
 }

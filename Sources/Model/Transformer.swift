@@ -58,7 +58,8 @@ public final class Transformer: Sendable {
         }
         let hidden = config.hiddenSize
         var h = embed(tokens)
-        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, rope: rope) }
+        let angles = rope.angles(positions: cache.count..<(cache.count + tokens.count))
+        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, angles: angles) }
         cache.advance(by: tokens.count)
         var rows = tokens.count
         if positions == .last {

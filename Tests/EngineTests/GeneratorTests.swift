@@ -83,6 +83,12 @@ func run(_ generator: Generator, _ request: GenerationRequest) throws -> (ids: [
         #expect(result.usage.completionTokens == 12 - 8 + 1)
     }
 
+    @Test func promptFillingTheContextStillGivesOneToken() throws {
+        let generator = try makeGenerator(context: 8)
+        let result = try run(generator, GenerationRequest(promptIDs: Array(2..<10), sampling: .greedy, maxTokens: 5, ignoreEOS: true))
+        #expect(result.usage.completionTokens == 1 && result.reason == .length)
+    }
+
     @Test func promptLongerThanContextIsAnError() throws {
         let generator = try makeGenerator(context: 8)
         #expect(throws: ModelError.contextOverflow(tokens: 9, limit: 8)) {
