@@ -79,3 +79,23 @@ func loadCases() throws -> [TokenizerCase] {
         #expect(throws: TokenizerError.unknownTokenID(9999, vocabulary: 512)) { try tokenizer.decode([9999]) }
     }
 }
+
+/// Without a TemplateProcessing post-processor, tokenizer_config.json's add_bos_token / add_eos_token decide.
+@Suite struct PostProcessorFallbackTests {
+    func tokenizer(addBOS: Bool, addEOS: Bool) throws -> Tokenizer {
+        var json = try JSONValue.parse(Data(contentsOf: fixtureRoot.appendingPathComponent("tokenizer.json"))).objectValue!
+        json["post_processor"] = .null
+        let config = JSONValue.object(JSONObject([
+            ("bos_token", .object(JSONObject([("content", .string("<｜begin▁of▁sentence｜>"))]))),
+            ("eos_token", .string("<｜end▁of▁sentence｜>")), ("add_bos_token", .bool(addBOS)), ("add_eos_token", .bool(addEOS)),
+        ]))
+        return try Tokenizer(tokenizer: .object(json), config: config, path: "tokenizer.json")
+    }
+
+    @Test func addBOSAndEOSFromTheConfig() throws {
+        let plain = try tokenizer(addBOS: false, addEOS: false).encode("Hello")
+        #expect(try tokenizer(addBOS: true, addEOS: false).encode("Hello") == [0] + plain)
+        #expect(try tokenizer(addBOS: true, addEOS: true).encode("Hello") == [0] + plain + [1])
+        #expect(try tokenizer(addBOS: true, addEOS: true).encode("Hello", addSpecialTokens: false) == plain)
+    }
+}
