@@ -7,7 +7,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
     while i + 16 <= count {
         let x = rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
         let y = rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        accumulator.addProduct(x, y)
+        accumulator += x * y  // not addProduct: without an FMA target feature that becomes a libm call per lane
         i += 16
     }
     var sum = accumulator.sum()
