@@ -10,9 +10,10 @@ public struct StreamingDecoder: Sendable {
         self.skipSpecialTokens = skipSpecialTokens
     }
 
-    /// The text that token `id` completes (possibly empty).
+    /// The text that token `id` completes (possibly empty). An id the tokenizer does not have (checkpoints
+    /// pad `vocab_size` past the tokenizer) contributes nothing, as tokenizers' decode treats it.
     public mutating func append(_ id: Int) throws -> String {
-        pending += try tokenizer.bytes(of: id, skipSpecialTokens: skipSpecialTokens)
+        pending += (try? tokenizer.bytes(of: id, skipSpecialTokens: skipSpecialTokens)) ?? []
         let ready = Self.completePrefixLength(pending)
         defer { pending.removeFirst(ready) }
         return String(decoding: pending[..<ready], as: UTF8.self)

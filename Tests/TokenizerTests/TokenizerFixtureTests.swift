@@ -75,8 +75,10 @@ func loadCases() throws -> [TokenizerCase] {
         #expect(tokenizer.chatTemplate?.contains("<｜Assistant｜>") == true)
     }
 
-    @Test func unknownIDIsAnError() {
+    @Test func unknownIDIsAnErrorButStreamingSkipsIt() throws {
         #expect(throws: TokenizerError.unknownTokenID(9999, vocabulary: 512)) { try tokenizer.decode([9999]) }
+        var stream = StreamingDecoder(tokenizer: tokenizer)
+        #expect(try stream.append(42) + stream.append(9999) + stream.append(71) == (try tokenizer.decode([42, 71])))
     }
 }
 
