@@ -25,10 +25,10 @@ public struct DecoderLayer: Sendable {
     }
 
     /// Updates the residual stream `h` `[tokens, hidden]` in place.
-    func callAsFunction(_ h: inout [Float], tokens: Int, cache: inout KVCache, angles: RotaryAngles) {
+    func callAsFunction(_ h: inout [Float], tokens: Int, cache: inout KVCache, angles: RotaryAngles, form: MLAttention.Form) {
         var x = h
         inputNorm(&x, rows: tokens)
-        add(&h, attention(x, tokens: tokens, layer: index, cache: &cache, angles: angles))
+        add(&h, attention(x, tokens: tokens, layer: index, cache: &cache, angles: angles, form: form))
         x = h
         postAttentionNorm(&x, rows: tokens)
         switch feedForward {

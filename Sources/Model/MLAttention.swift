@@ -4,8 +4,8 @@ import Kernels
 /// compressed latent `c_KV` plus one rotary key `k_rope` shared by all heads, and only
 /// those are cached.
 ///
-/// This is the expanded ("naive") form: the cached latents are projected through
-/// `kv_b_proj` to per-head keys and values at every step, as the reference does.
+/// Two forms attend over the cache (`Form`): the expanded one the reference uses, and the absorbed
+/// one that never leaves latent space; each call takes the cheaper unless told otherwise.
 public struct MLAttention: Sendable {
     let qProj: Linear?
     let qAProj: Linear?
@@ -80,19 +80,49 @@ public struct MLAttention: Sendable {
         return kv
     }
 
+    /// Which computation attends over the cache; both give the same result up to rounding.
+    public enum Form: Sendable {
+        /// Whichever needs fewer multiply-adds for this call (absorbed for decoding, expanded for a prefill).
+        case automatic
+        /// Expand every cached latent into per-head keys and values through `kv_b_proj`, as the reference does.
+        case expanded
+        /// Fold `kv_b_proj` into the query and output and attend over the latents directly.
+        case absorbed
+    }
+
+    var shape: LatentAttentionShape {
+        LatentAttentionShape(heads: heads, qkNopeDim: qkNopeDim, qkRopeDim: qkRopeDim, vHeadDim: vHeadDim, kvLoraRank: kvLoraRank)
+    }
+
+    /// The cheaper form for `tokens` new positions after `start` cached ones.
+    func cheaperForm(tokens: Int, start: Int) -> Form {
+        let positions = start + tokens
+        let expanded = positions * kvBProj.outputSize * kvLoraRank + tokens * positions * heads * (qkHeadDim + vHeadDim)
+        let absorbed = tokens * heads * (qkNopeDim + vHeadDim) * kvLoraRank + tokens * positions * heads * (2 * kvLoraRank + qkRopeDim)
+        return absorbed < expanded ? .absorbed : .expanded
+    }
+
     /// Attends `tokens` new positions (starting at `cache.count`) over the cache and themselves.
     ///
     /// - Parameters:
     ///   - x: normalised hidden states `[tokens, hidden]`.
-    /// - Returns: `[tokens, hidden]`.
     ///   - angles: rotary cos/sin for each new position (shared by every layer).
-    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, angles: RotaryAngles) -> [Float] {
+    /// - Returns: `[tokens, hidden]`.
+    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, angles: RotaryAngles, form: Form) -> [Float] {
         let start = cache.count
         let q = queries(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
         cache.append(layer: layer, latents: latents(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
-        let positions = start + tokens
-        let cached = cache.layers[layer]
+        let chosen = form == .automatic ? cheaperForm(tokens: tokens, start: start) : form
+        let attended = chosen == .absorbed
+            ? latentAttention(query: q, cache: cache.layers[layer], kvB: kvBProj.weight, shape: shape, tokens: tokens,
+                              firstQueryPosition: start, scale: softmaxScale)
+            : expandedAttention(q, tokens: tokens, start: start, cached: cache.layers[layer])
+        return oProj(attended, tokens: tokens)
+    }
 
+    /// The reference computation: per-head keys and values rebuilt from every cached latent.
+    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: [Float]) -> [Float] {
+        let positions = start + tokens
         // Expand every cached latent into per-head keys and values (eq. 9–11 of the V2 paper).
         var cKV = [Float](repeating: 0, count: positions * kvLoraRank)
         for p in 0..<positions {
@@ -121,6 +151,6 @@ public struct MLAttention: Sendable {
         let attended = causalAttention(
             query: query, keys: keys, values: values, heads: heads, queryTokens: tokens, keyTokens: positions,
             keyDim: qkHeadDim, valueDim: vHeadDim, firstQueryPosition: start, scale: softmaxScale)
-        return oProj(attended, tokens: tokens)
+        return attended
     }
 }

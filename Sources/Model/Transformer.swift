@@ -47,8 +47,10 @@ public final class Transformer: Sendable {
 
     /// Runs `tokens` after the positions already in `cache`, appending their latents to it.
     ///
+    /// - Parameter attention: the MLA form; by default the cheaper one for each call.
     /// - Returns: fp32 logits `[1, vocab]` for the last position or `[tokens, vocab]` for all.
-    public func forward(tokens: [Int], cache: inout KVCache, logits positions: LogitPositions = .last) throws -> [Float] {
+    public func forward(tokens: [Int], cache: inout KVCache, logits positions: LogitPositions = .last,
+                        attention form: MLAttention.Form = .automatic) throws -> [Float] {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(token: bad, vocabulary: config.vocabSize)
@@ -59,7 +61,7 @@ public final class Transformer: Sendable {
         let hidden = config.hiddenSize
         var h = embed(tokens)
         let angles = rope.angles(positions: cache.count..<(cache.count + tokens.count))
-        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, angles: angles) }
+        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, angles: angles, form: form) }
         cache.advance(by: tokens.count)
         var rows = tokens.count
         if positions == .last {

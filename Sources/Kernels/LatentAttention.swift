@@ -1,0 +1,118 @@
+import Foundation
+
+/// Sizes of multi-head latent attention, as the kernels need them.
+public struct LatentAttentionShape: Sendable {
+    public let heads: Int
+    public let qkNopeDim: Int
+    public let qkRopeDim: Int
+    public let vHeadDim: Int
+    public let kvLoraRank: Int
+
+    public init(heads: Int, qkNopeDim: Int, qkRopeDim: Int, vHeadDim: Int, kvLoraRank: Int) {
+        self.heads = heads
+        self.qkNopeDim = qkNopeDim
+        self.qkRopeDim = qkRopeDim
+        self.vHeadDim = vHeadDim
+        self.kvLoraRank = kvLoraRank
+    }
+
+    var qkHeadDim: Int { qkNopeDim + qkRopeDim }
+    var latentWidth: Int { kvLoraRank + qkRopeDim }
+    /// Rows of `kv_b_proj` per head: the key part, then the value part.
+    var kvBRowsPerHead: Int { qkNopeDim + vHeadDim }
+}
+
+/// Causal MLA attention computed directly over the latent cache ("weight absorption",
+/// DeepSeek-V2 §2.1.2; derivation in docs/Model.md).
+///
+/// For each query head h, `q_nope` is moved into latent space through the key half of
+/// `kv_b_proj` (`q_lat = W_UKᵀ q_nope`), so a score is `q_lat · c_KV + q_rope · k_rope`; the
+/// attention-weighted latent is projected back through the value half (`W_UV`). The cache is read
+/// once per head and never expanded.
+///
+/// - Parameters:
+///   - query: `[tokens, heads, qkNopeDim + qkRopeDim]`, rotary part already rotated.
+///   - cache: `[positions, kvLoraRank + qkRopeDim]`: normalised `c_KV` then rotated `k_rope`.
+///   - kvB: `kv_b_proj`, `[heads × (qkNopeDim + vHeadDim), kvLoraRank]`.
+///   - firstQueryPosition: position of query 0; query `t` sees positions `0...firstQueryPosition + t`.
+/// - Returns: `[tokens, heads × vHeadDim]`.
+public func latentAttention(
+    query: [Float], cache: [Float], kvB: WeightMatrix, shape s: LatentAttentionShape,
+    tokens: Int, firstQueryPosition: Int, scale: Float
+) -> [Float] {
+    let positions = firstQueryPosition + tokens
+    precondition(query.count == tokens * s.heads * s.qkHeadDim, "latentAttention query is \(query.count), expected \(tokens)×\(s.heads)×\(s.qkHeadDim)")
+    precondition(cache.count >= positions * s.latentWidth, "latentAttention cache holds \(cache.count / s.latentWidth) positions, needs \(positions)")
+    precondition(kvB.rows == s.heads * s.kvBRowsPerHead && kvB.columns == s.kvLoraRank,
+                 "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
+    var output = [Float](repeating: 0, count: tokens * s.heads * s.vHeadDim)
+    let rank = s.kvLoraRank
+    query.withUnsafeBufferPointer { qBuffer in
+        cache.withUnsafeBufferPointer { cBuffer in
+            output.withUnsafeMutableBufferPointer { oBuffer in
+                let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!
+                ThreadPool.parallelFor(tokens * s.heads) { items in
+                    let latentQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                    let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                    let row = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: positions)
+                    defer { [latentQuery, latentOut, row, scores].forEach { $0.deallocate() } }
+                    for item in items {
+                        let t = item / s.heads, h = item % s.heads
+                        let qHead = q + (t * s.heads + h) * s.qkHeadDim
+                        let firstRow = h * s.kvBRowsPerHead
+                        // q_lat = Σ_n q_nope[n] · W_UK[h][n, :]
+                        latentQuery.initialize(repeating: 0, count: rank)
+                        for n in 0..<s.qkNopeDim {
+                            kvB.decodeRow(firstRow + n, into: row)
+                            axpy(latentQuery, row, qHead[n], count: rank)
+                        }
+                        let visible = firstQueryPosition + t + 1
+                        var maximum = -Float.infinity
+                        for p in 0..<visible {
+                            let entry = c + p * s.latentWidth
+                            let score = (dot(latentQuery, entry, count: rank)
+                                         + dot(qHead + s.qkNopeDim, entry + rank, count: s.qkRopeDim)) * scale
+                            scores[p] = score
+                            maximum = max(maximum, score)
+                        }
+                        var total: Float = 0
+                        for p in 0..<visible {
+                            let e = exp(scores[p] - maximum)
+                            scores[p] = e
+                            total += e
+                        }
+                        // o_lat = Σ_p a_p · c_KV[p]
+                        latentOut.initialize(repeating: 0, count: rank)
+                        for p in 0..<visible { axpy(latentOut, c + p * s.latentWidth, scores[p] / total, count: rank) }
+                        // out[j] = W_UV[h][j, :] · o_lat
+                        let target = out + (t * s.heads + h) * s.vHeadDim
+                        for j in 0..<s.vHeadDim {
+                            kvB.decodeRow(firstRow + s.qkNopeDim + j, into: row)
+                            target[j] = dot(row, latentOut, count: rank)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return output
+}
+
+/// `y += a · x` over `count` values.
+@inline(__always)
+func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, count: Int) {
+    let rawX = UnsafeRawPointer(x), rawY = UnsafeMutableRawPointer(y)
+    let scale = SIMD16<Float>(repeating: a)
+    var i = 0
+    while i + 16 <= count {
+        let sum = rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            + scale * rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        rawY.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        y[i] += a * x[i]
+        i += 1
+    }
+}

@@ -1,0 +1,39 @@
+import Testing
+@testable import Model
+
+/// Absorbed and expanded MLA agree with the reference and with each other.
+@Suite struct AttentionFormTests {
+    @Test(arguments: Fixtures.modelNames)
+    func bothFormsMatchTheGoldenLogits(fixture: String) throws {
+        let model = try Transformer(directory: Fixtures.model(fixture))
+        let reference = try Fixtures.reference(fixture)
+        for form in [MLAttention.Form.expanded, .absorbed] {
+            var cache = model.makeCache()
+            let logits = try model.forward(tokens: reference.promptIDs, cache: &cache, logits: .all, attention: form)
+            let error = relativeError(logits, reference.logits.flatMap { $0 })
+            #expect(error <= 1e-4, "\(fixture) \(form): \(error)")
+        }
+    }
+
+    @Test(arguments: ["v3-yarn", "v3-fp8-real-heads", "v2-greedy"])
+    func decodingInEitherFormGivesTheSameTokens(fixture: String) throws {
+        let model = try Transformer(directory: Fixtures.model(fixture))
+        let reference = try Fixtures.reference(fixture)
+        for form in [MLAttention.Form.expanded, .absorbed] {
+            var cache = model.makeCache()
+            var logits = try model.forward(tokens: reference.promptIDs, cache: &cache, attention: .expanded)
+            var generated: [Int] = []
+            for _ in reference.greedyIDs {
+                generated.append(argmax(logits[...]))
+                logits = try model.forward(tokens: [generated.last!], cache: &cache, attention: form)
+            }
+            #expect(generated == reference.greedyIDs, "\(fixture) \(form)")
+        }
+    }
+
+    @Test func automaticFormAbsorbsForDecodingAndExpandsForPrefill() throws {
+        let attention = try Transformer(directory: Fixtures.model("v3-fp8-real-heads")).layers[0].attention
+        #expect(attention.cheaperForm(tokens: 1, start: 40) == .absorbed)
+        #expect(attention.cheaperForm(tokens: 64, start: 0) == .expanded)
+    }
+}
