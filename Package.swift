@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "DeepSeekCLI",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "JSON",
+                "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "Kernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

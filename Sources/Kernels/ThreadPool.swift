@@ -7,13 +7,15 @@ import Synchronization
 /// Work runs on Dispatch's persistent worker threads (`concurrentPerform`), one contiguous chunk per
 /// thread, so a parallel kernel costs no thread creation. Set `threads` once at start-up (`--threads`).
 public enum ThreadPool {
+    /// Every core; read once, since asking the system costs more than a small kernel.
+    private static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
     private static let configured = Atomic<Int>(0)
 
     /// Threads a kernel may use (default: every core).
     public static var threads: Int {
         get {
             let value = configured.load(ordering: .relaxed)
-            return value > 0 ? value : ProcessInfo.processInfo.activeProcessorCount
+            return value > 0 ? value : cores
         }
         set { configured.store(max(1, newValue), ordering: .relaxed) }
     }

@@ -58,6 +58,15 @@ import Testing
         #expect(lastRow.count == 1 && lastRow[0] == rows[2])
     }
 
+    @Test func threadCountDoesNotChangeTheResult() throws {
+        let one = try CLI.run(["logits", "--model", CLI.model("v3-fp8-real-heads"), "--ids", "5,6,7,8", "--all", "--json", "--threads", "1"])
+        let two = try CLI.run(["logits", "--model", CLI.model("v3-fp8-real-heads"), "--ids", "5,6,7,8", "--all", "--json", "--threads", "2"])
+        #expect(one.status == 0 && two.status == 0)
+        #expect(one.stdout == two.stdout)
+        let bad = try CLI.run(["logits", "--model", CLI.model(), "--ids", "1", "--threads", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--threads must be ≥ 1"))
+    }
+
     @Test func infoSummarisesTheArchitecture() throws {
         let result = try CLI.run(["info", "--model", CLI.model("v3-fp8-real-heads")])
         #expect(result.status == 0)

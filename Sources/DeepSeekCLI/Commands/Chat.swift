@@ -10,11 +10,13 @@ struct Chat: ParsableCommand {
         discussion: "Type a message and press return. /reset starts over, /exit (or end of input) quits.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
     @Option(help: "A system prompt for the conversation.") var system: String?
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var stopping: StoppingOptions
 
     func run() throws {
+        runtime.apply()
         let generator = try model.loadGenerator(contextLength: stopping.context)
         let tokenizer = generator.tokenizer
         let start: [JSONValue] = system.map { [.object(JSONObject([("role", .string("system")), ("content", .string($0))]))] } ?? []

@@ -8,6 +8,7 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Generate a completion of a prompt.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
     @Option(help: "Prompt text (a BOS token is added as the tokenizer config says).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as token ids, e.g. 1,2,3.") var promptIDs: TokenIDList?
     @OptionGroup var sampling: SamplingOptions
@@ -19,6 +20,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
+        runtime.apply()
         let generator = try model.loadGenerator(contextLength: stopping.context)
         let ids = promptIDs?.ids ?? generator.tokenizer.encode(prompt ?? "")
         let request = stopping.request(prompt: ids, sampling: sampling.parameters)

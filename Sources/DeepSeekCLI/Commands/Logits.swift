@@ -7,11 +7,13 @@ struct Logits: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the logits of token ids.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var runtime: RuntimeOptions
     @Option(help: "Token ids, e.g. 1,2,3.") var ids: TokenIDList
     @Flag(help: "Every position's logits, not only the last.") var all = false
     @Flag(help: "Print {\"logits\": [[...], ...]}.") var json = false
 
     func run() throws {
+        runtime.apply()
         let transformer = try model.loadModel()
         var cache = transformer.makeCache()
         let logits = try transformer.forward(tokens: ids.ids, cache: &cache, logits: all ? .all : .last)
