@@ -16,12 +16,12 @@ public struct DecoderLayer: Sendable {
 
     init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
         index = l
-        inputNorm = try loader.rmsNorm(TensorNames.inputNorm(l), count: c.hiddenSize)
+        inputNorm = try loader.rmsNorm(ParameterLayout.inputNorm(c, l))
         attention = try MLAttention(config: c, layer: l, loader: loader)
-        postAttentionNorm = try loader.rmsNorm(TensorNames.postAttentionNorm(l), count: c.hiddenSize)
+        postAttentionNorm = try loader.rmsNorm(ParameterLayout.postAttentionNorm(c, l))
         feedForward = c.isMoELayer(l)
             ? .moe(try MoE(config: c, layer: l, loader: loader))
-            : .dense(try DenseMLP(loader: loader, name: { TensorNames.denseMLP(l, $0) }, hidden: c.hiddenSize, intermediate: c.intermediateSize))
+            : .dense(try DenseMLP(loader: loader) { ParameterLayout.denseMLP(c, l, $0) })
     }
 
     /// Updates the residual stream `h` `[tokens, hidden]` in place.

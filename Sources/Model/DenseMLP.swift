@@ -7,10 +7,11 @@ public struct DenseMLP: Sendable {
     let up: Linear
     let down: Linear
 
-    init(loader: WeightLoader, name: (TensorNames.Projection) -> String, hidden: Int, intermediate: Int) throws {
-        gate = try loader.linear(name(.gate), rows: intermediate, columns: hidden)
-        up = try loader.linear(name(.up), rows: intermediate, columns: hidden)
-        down = try loader.linear(name(.down), rows: hidden, columns: intermediate)
+    /// - Parameter spec: the layout entry of each projection.
+    init(loader: WeightLoader, spec: (TensorNames.Projection) -> ParameterSpec) throws {
+        gate = try loader.linear(spec(.gate))
+        up = try loader.linear(spec(.up))
+        down = try loader.linear(spec(.down))
     }
 
     /// - Parameter x: `[tokens, hidden]`. - Returns: `[tokens, hidden]`.

@@ -29,22 +29,21 @@ public struct MLAttention: Sendable {
         vHeadDim = c.vHeadDim
         kvLoraRank = c.kvLoraRank
         softmaxScale = c.softmaxScale
-        let name = { (part: TensorNames.AttentionPart) in TensorNames.attention(l, part) }
-        let bias = { (part: TensorNames.AttentionPart) in c.attentionBias ? name(part) : nil }
-        if let rank = c.qLoraRank {
+        // Every part this config has is in the layout; `!` below reads parts the config guarantees.
+        let spec = { (part: TensorNames.AttentionPart) in ParameterLayout.attention(c, l, part) }
+        if c.qLoraRank != nil {
             qProj = nil
-            qAProj = try loader.linear(name(.qAProj), rows: rank, columns: c.hiddenSize, biasName: bias(.qAProjBias))
-            qANorm = try loader.rmsNorm(name(.qANorm), count: rank)
-            qBProj = try loader.linear(name(.qBProj), rows: heads * c.qkHeadDim, columns: rank)
+            qAProj = try loader.linear(spec(.qAProj)!, bias: spec(.qAProjBias))
+            qANorm = try loader.rmsNorm(spec(.qANorm)!)
+            qBProj = try loader.linear(spec(.qBProj)!)
         } else {
-            qProj = try loader.linear(name(.qProj), rows: heads * c.qkHeadDim, columns: c.hiddenSize)
+            qProj = try loader.linear(spec(.qProj)!)
             (qAProj, qANorm, qBProj) = (nil, nil, nil)
         }
-        kvAProjWithMQA = try loader.linear(name(.kvAProjWithMQA), rows: c.latentCacheWidth, columns: c.hiddenSize,
-                                           biasName: bias(.kvAProjWithMQABias))
-        kvANorm = try loader.rmsNorm(name(.kvANorm), count: kvLoraRank)
-        kvBProj = try loader.linear(name(.kvBProj), rows: heads * (qkNopeDim + vHeadDim), columns: kvLoraRank)
-        oProj = try loader.linear(name(.oProj), rows: c.hiddenSize, columns: heads * vHeadDim, biasName: bias(.oProjBias))
+        kvAProjWithMQA = try loader.linear(spec(.kvAProjWithMQA)!, bias: spec(.kvAProjWithMQABias))
+        kvANorm = try loader.rmsNorm(spec(.kvANorm)!)
+        kvBProj = try loader.linear(spec(.kvBProj)!)
+        oProj = try loader.linear(spec(.oProj)!, bias: spec(.oProjBias))
     }
 
     var qkHeadDim: Int { qkNopeDim + qkRopeDim }

@@ -13,11 +13,10 @@ public struct MoE: Sendable {
     init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
         router = try Router(config: c, layer: l, loader: loader)
         experts = try (0..<(c.nRoutedExperts ?? 0)).map { e in
-            try DenseMLP(loader: loader, name: { TensorNames.expert(l, e, $0) }, hidden: c.hiddenSize, intermediate: c.moeIntermediateSize)
+            try DenseMLP(loader: loader) { ParameterLayout.expert(c, l, e, $0) }
         }
         shared = c.nSharedExperts > 0
-            ? try DenseMLP(loader: loader, name: { TensorNames.sharedExpert(l, $0) }, hidden: c.hiddenSize,
-                           intermediate: c.moeIntermediateSize * c.nSharedExperts)
+            ? try DenseMLP(loader: loader) { ParameterLayout.sharedExpert(c, l, $0) }
             : nil
     }
 

@@ -21,10 +21,12 @@ public struct Router: Sendable {
 
     init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
         experts = c.nRoutedExperts ?? 0
-        weight = try loader.linear(TensorNames.router(l), rows: experts, columns: c.hiddenSize)
-        let biasName = TensorNames.routerBias(l)
-        correctionBias = c.topkMethod == .noauxTC || loader.checkpoint.contains(biasName)
-            ? try loader.vector(biasName, count: experts) : nil
+        let specs = ParameterLayout.router(c, l)
+        weight = try loader.linear(specs.weight)
+        // noaux_tc needs the bias; other methods use one if the checkpoint has it.
+        let bias = specs.bias ?? ParameterLayout.routerBias(c, l)
+        correctionBias = specs.bias != nil || loader.checkpoint.contains(bias.name)
+            ? try loader.vector(bias.name, count: experts) : nil
         expertsPerToken = c.numExpertsPerTok
         groups = c.nGroup
         topkGroup = c.topkGroup

@@ -29,13 +29,13 @@ public final class Transformer: Sendable {
         let loader = WeightLoader(checkpoint: checkpoint, config: config)
         self.config = config
         self.checkpoint = checkpoint
-        (embedding, embeddingOwners) = try loader.matrix(TensorNames.embedding, rows: config.vocabSize, columns: config.hiddenSize)
+        (embedding, embeddingOwners) = try loader.matrix(ParameterLayout.embedding(config))
         layers = try (0..<config.numHiddenLayers).map { try DecoderLayer(config: config, layer: $0, loader: loader) }
-        finalNorm = try loader.rmsNorm(TensorNames.finalNorm, count: config.hiddenSize)
-        if config.tieWordEmbeddings && !checkpoint.contains(TensorNames.head) {
-            head = Linear(weight: embedding, bias: nil, owners: embeddingOwners)
+        finalNorm = try loader.rmsNorm(ParameterLayout.finalNorm(config))
+        if let spec = ParameterLayout.head(config) {
+            head = try loader.linear(spec)
         } else {
-            head = try loader.linear(TensorNames.head, rows: config.vocabSize, columns: config.hiddenSize)
+            head = Linear(weight: embedding, bias: nil, owners: embeddingOwners)
         }
         rope = RotaryEmbedding(config: config)
     }

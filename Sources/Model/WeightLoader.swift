@@ -24,8 +24,13 @@ struct WeightLoader {
         return try mappingTensorErrors { try t.floats() }
     }
 
-    func rmsNorm(_ name: String, count: Int) throws -> RMSNorm {
-        RMSNorm(weight: try vector(name, count: count), epsilon: config.rmsNormEps)
+    func rmsNorm(_ spec: ParameterSpec) throws -> RMSNorm {
+        RMSNorm(weight: try vector(spec.name, count: spec.shape[0]), epsilon: config.rmsNormEps)
+    }
+
+    /// The weight of `spec` in place, in its stored format.
+    func matrix(_ spec: ParameterSpec) throws -> (WeightMatrix, [Tensor]) {
+        try matrix(spec.name, rows: spec.shape[0], columns: spec.shape[1])
     }
 
     /// A `[rows, columns]` weight in place, with its FP8 block scales when it has them.
@@ -63,10 +68,10 @@ struct WeightLoader {
         return (matrix, [t, scales])
     }
 
-    /// A linear layer `[rows (out), columns (in)]`, with a bias when `biasName` is given.
-    func linear(_ name: String, rows: Int, columns: Int, biasName: String? = nil) throws -> Linear {
-        let (matrix, owners) = try matrix(name, rows: rows, columns: columns)
-        let bias = try biasName.map { try vector($0, count: rows) }
-        return Linear(weight: matrix, bias: bias, owners: owners)
+    /// A linear layer from its weight spec, with a bias when `bias` is given.
+    func linear(_ spec: ParameterSpec, bias: ParameterSpec? = nil) throws -> Linear {
+        let (matrix, owners) = try matrix(spec)
+        let vector = try bias.map { try self.vector($0.name, count: $0.shape[0]) }
+        return Linear(weight: matrix, bias: vector, owners: owners)
     }
 }
