@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
         .target(name: "Tokenizer", dependencies: ["JSON"]),
-        .target(name: "Sampling"),
+        .target(name: "Sampling", dependencies: ["Kernels"]),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling"]),
         .executableTarget(
             name: "DeepSeekCLI",

@@ -21,22 +21,113 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
     return sum
 }
 
-/// BF16 row · `Float` vector: a BF16 value is the top half of a binary32.
+/// 2¹²⁰: moves FP8 E4M3 bits placed in a binary32 (exponent bias 7 → 127) to their value.
+@usableFromInline let fp8ExponentShift: Float = 0x1p120
+
+/// Packed formats are widened without converting between SIMD element types (which Swift compiles
+/// lane by lane): a row is loaded as `UInt32` lanes and each lane's packed values are extracted with
+/// shifts and masks. Lane `j` then holds columns `j·k + i` for the `k` values a lane packs, so the
+/// activation vector is permuted once per product to match (`PackedVector`).
+
+/// BF16 values in the low and high halves of 16 `UInt32` lanes, as `Float`.
 @inline(__always)
-func dotBF16(_ row: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var accumulator = SIMD16<Float>()
-    var i = 0
-    let rawRow = UnsafeRawPointer(row), rawX = UnsafeRawPointer(x)
-    while i + 16 <= count {
-        let halves = rawRow.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<UInt16>.self)
-        let w = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: halves) &<< 16, to: SIMD16<Float>.self)
-        accumulator += w * rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        i += 16
+func widenBF16Pairs(_ lanes: SIMD16<UInt32>) -> (low: SIMD16<Float>, high: SIMD16<Float>) {
+    (unsafeBitCast(lanes &<< 16, to: SIMD16<Float>.self), unsafeBitCast(lanes & 0xFFFF_0000, to: SIMD16<Float>.self))
+}
+
+/// FP8 E4M3 byte `k` of 16 `UInt32` lanes as `Float` bits whose value is 2⁻¹²⁰ × the FP8 value: the
+/// byte is moved to the top (sign at bit 31), shifted right 4 arithmetically (exponent and mantissa to
+/// bits 20…26, the sign smeared into 27…30) and the smear masked off. The 2¹²⁰ (exponent bias 7 → 127)
+/// is applied by the caller: 2⁶⁴ in the permuted activations and 2⁵⁶ with the block scale. Exact for
+/// normals; subnormals become binary32 subnormals, also exact. NaN patterns (never in weights) become ±480.
+@inline(__always)
+func widenFP8Scaled(_ lanes: SIMD16<UInt32>, byte k: Int) -> SIMD16<Float> {
+    let top = k == 3 ? lanes & 0xFF00_0000 : (lanes &<< UInt32(24 - 8 * k)) & 0xFF00_0000
+    let shifted = unsafeBitCast(unsafeBitCast(top, to: SIMD16<Int32>.self) &>> 4, to: SIMD16<UInt32>.self)
+    return unsafeBitCast(shifted & 0x87FF_FFFF, to: SIMD16<Float>.self)
+}
+
+/// Part of the FP8 exponent correction carried by the permuted activations (the rest, 2⁵⁶, by the scale).
+let fp8ActivationShift: Float = 0x1p64
+let fp8ScaleShift: Float = 0x1p56
+
+/// An activation vector with a copy permuted to the lane order of a packed format: within each group
+/// of `16 × perLane` columns, column `16·i + j` of the copy is column `perLane·j + i` of the original.
+struct PackedVector {
+    let original: UnsafePointer<Float>
+    let permuted: UnsafeMutablePointer<Float>
+    let count: Int
+    let perLane: Int
+
+    var groupWidth: Int { 16 * perLane }
+    var fullGroups: Int { count / groupWidth }
+
+    /// - Parameter scale: multiplies the permuted copy (FP8 passes `fp8ActivationShift`).
+    init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1) {
+        original = x
+        self.count = count
+        self.perLane = perLane
+        permuted = .allocate(capacity: max(count, 1))
+        let width = 16 * perLane
+        for g in 0..<(count / width) {
+            for j in 0..<16 {
+                for i in 0..<perLane { permuted[g * width + 16 * i + j] = x[g * width + perLane * j + i] * scale }
+            }
+        }
     }
-    var sum = accumulator.sum()
-    while i < count {
-        sum += NumberFormats.float(bf16: row[i]) * x[i]
-        i += 1
+
+    func deallocate() { permuted.deallocate() }
+}
+
+/// BF16 row · vector, the vector permuted for 2 values per lane.
+@inline(__always)
+func dotBF16(_ row: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
+    var low = SIMD16<Float>(), high = SIMD16<Float>()
+    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
+    for g in 0..<x.fullGroups {
+        let (a, b) = widenBF16Pairs(raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self))
+        low += a * xs.loadUnaligned(fromByteOffset: g * 128, as: SIMD16<Float>.self)
+        high += b * xs.loadUnaligned(fromByteOffset: g * 128 + 64, as: SIMD16<Float>.self)
+    }
+    var sum = (low + high).sum()
+    for c in (x.fullGroups * 32)..<x.count { sum += NumberFormats.float(bf16: row[c]) * x.original[c] }
+    return sum
+}
+
+/// FP8 row · vector with per-block scales, the vector permuted for 4 values per lane and scaled by
+/// `fp8ActivationShift`. Requires `blockColumns` to be a multiple of 64 (the official 128 is); other
+/// layouts take the decode path.
+@inline(__always)
+func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColumns: Int, _ x: PackedVector) -> Float {
+    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
+    let groupsPerBlock = blockColumns / 64
+    var total = SIMD16<Float>()
+    var g = 0
+    var block = 0
+    while g < x.fullGroups {
+        var accumulator = SIMD16<Float>()
+        let end = min(g + groupsPerBlock, x.fullGroups)
+        while g < end {
+            let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
+            let base = g * 256
+            accumulator += widenFP8Scaled(lanes, byte: 0) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
+            accumulator += widenFP8Scaled(lanes, byte: 1) * xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
+            accumulator += widenFP8Scaled(lanes, byte: 2) * xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self)
+            accumulator += widenFP8Scaled(lanes, byte: 3) * xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self)
+            g += 1
+        }
+        total += accumulator * (scales[block] * fp8ScaleShift)
+        block += 1
+    }
+    var sum = total.sum()
+    // Columns past the last full group of 64.
+    var c = x.fullGroups * 64
+    while c < x.count {
+        let blockIndex = c / blockColumns
+        var partial: Float = 0
+        let end = min((blockIndex + 1) * blockColumns, x.count)
+        while c < end { partial += NumberFormats.float(fp8E4M3: row[c]) * x.original[c]; c += 1 }
+        sum += partial * scales[blockIndex]
     }
     return sum
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Chooses the next token: penalties, then temperature, top-k, top-p and min-p, then a draw
 /// from what is left (or argmax at temperature 0). The one sampler every command and the

@@ -1,52 +1,91 @@
 import Foundation
 
-/// Writes tensors as one `.safetensors` file, atomically: a temporary file beside the target
-/// is written in full and then renamed over it, so a reader never sees half a file.
+/// Writes `.safetensors` files atomically: everything goes to a temporary file beside the target,
+/// which is renamed over it only when complete, so a reader never sees half a file and an
+/// existing file survives a failed write.
 public enum SafetensorsWriter {
-    /// Writes `tensors` (in name order) with optional string `metadata` to `path`.
-    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to path: String) throws {
-        let sorted = tensors.sorted { $0.name < $1.name }
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var offset = 0
-        for tensor in sorted {
-            header[tensor.name] = [
-                "dtype": tensor.dtype.rawValue,
-                "shape": tensor.shape,
-                "data_offsets": [offset, offset + tensor.byteCount],
-            ] as [String: Any]
-            offset += tensor.byteCount
+    /// What the header says of one tensor to be written.
+    public struct Entry: Sendable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+
+        public init(name: String, dtype: DType, shape: [Int]) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
         }
-        var headerBytes = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        // Pad with spaces so the data section starts 8-byte aligned, as the reference writer does.
-        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-        var file = Data()
-        file.reserveCapacity(8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(headerBytes)
-        for tensor in sorted {
-            file.append(UnsafeRawBufferPointer(start: tensor.baseAddress, count: tensor.byteCount).bindMemory(to: UInt8.self))
-        }
-        try writeAtomically(file, to: path)
+
+        var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
     }
 
-    /// Writes `data` to a temporary file in the target's folder, then renames it into place.
-    public static func writeAtomically(_ data: Data, to path: String) throws {
+    /// Writes in-memory `tensors` (in name order) with optional string `metadata` to `path`.
+    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to path: String) throws {
+        let sorted = tensors.sorted { $0.name < $1.name }
+        try write(entries: sorted.map { Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) }, metadata: metadata, to: path) { i in
+            UnsafeRawBufferPointer(start: sorted[i].baseAddress, count: sorted[i].byteCount).map { $0 }
+        }
+    }
+
+    /// Streams tensors to `path` in the order of `entries`: `produce(i)` returns entry `i`'s bytes when
+    /// it is its turn, so only one tensor need be in memory at a time.
+    public static func write(entries: [Entry], metadata: [String: String] = [:], to path: String,
+                             produce: (Int) throws -> [UInt8]) throws {
+        var header = "{"
+        if !metadata.isEmpty {
+            header += "\"__metadata__\":{" + metadata.sorted { $0.key < $1.key }
+                .map { "\(Self.quoted($0.key)):\(Self.quoted($0.value))" }.joined(separator: ",") + "},"
+        }
+        var offset = 0
+        header += entries.map { entry in
+            defer { offset += entry.byteCount }
+            return "\(Self.quoted(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(entry.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + entry.byteCount)]}"
+        }.joined(separator: ",")
+        header += "}"
+        var headerBytes = Array(header.utf8)
+        // Pad with spaces so the data section starts 8-byte aligned, as the reference writer does.
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = try? FileHandle(forWritingTo: temporary) else {
+            throw TensorsError.writeFailed(path: path, reason: "cannot create \(temporary.lastPathComponent) in the folder")
+        }
         do {
-            try data.write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw TensorsError.writeFailed(path: path, reason: reason)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { Data($0) })
+            try handle.write(contentsOf: headerBytes)
+            for (i, entry) in entries.enumerated() {
+                let bytes = try produce(i)
+                guard bytes.count == entry.byteCount else {
+                    throw TensorsError.writeFailed(path: path, reason: "tensor '\(entry.name)' produced \(bytes.count) bytes, \(entry.byteCount) expected")
+                }
+                try handle.write(contentsOf: bytes)
             }
-        } catch let error as TensorsError {
-            throw error
+            try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw TensorsError.writeFailed(path: path, reason: error.localizedDescription)
+            if let error = error as? TensorsError { throw error }
+            throw TensorsError.writeFailed(path: path, reason: "\(error)")
         }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw TensorsError.writeFailed(path: path, reason: reason)
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
     }
 }

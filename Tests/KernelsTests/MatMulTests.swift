@@ -104,3 +104,27 @@ import Testing
         #expect(out == [10, 15])
     }
 }
+
+@Suite struct FP8WideningTests {
+    /// Every finite FP8 pattern through the SIMD widening (decodeRow) and the fused dot equals the table.
+    @Test func everyPatternWidensExactly() {
+        let patterns = (0..<256).map(UInt8.init).filter { $0 & 0x7F != 0x7F }
+        let columns = patterns.count
+        let scales: [Float] = [0.75, 3]  // two column blocks of 128 (the second partial)
+        patterns.withUnsafeBytes { bytes in
+            scales.withUnsafeBufferPointer { s in
+                let w = WeightMatrix(rows: 1, columns: columns, format: .fp8E4M3(blockRows: 128, blockColumns: 128),
+                                     data: bytes.baseAddress!, scales: s.baseAddress)
+                let dense = w.dequantized()
+                for (c, bits) in patterns.enumerated() {
+                    #expect(dense[c] == NumberFormats.float(fp8E4M3: bits) * scales[c / 128], "pattern \(bits)")
+                }
+                for c in 0..<columns {
+                    var x = [Float](repeating: 0, count: columns)
+                    x[c] = 1
+                    #expect(matmul(x, tokens: 1, weight: w) == [dense[c]], "column \(c)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Model
+
+/// `deepseek init`: a random-weight checkpoint of any config, for benchmarks and tests.
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a checkpoint of random weights for a config.")
+
+    @Option(help: "A config.json (for example ../shared/bench/dsv3-bench.json).") var config: String
+    @Option(help: "Folder to write config.json and model.safetensors into.") var out: String
+    @Option(help: "Weight format: f32, f16, bf16 or fp8 (E4M3 with 128×128 block scales).") var dtype: String = "bf16"
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard RandomCheckpoint.Format(rawValue: dtype) != nil else {
+            throw ValidationError("--dtype must be one of \(RandomCheckpoint.Format.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dtype)'")
+        }
+    }
+
+    func run() throws {
+        runtime.apply()
+        guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): no such file") }
+        let start = Date()
+        try RandomCheckpoint.write(configJSON: data, to: out, format: RandomCheckpoint.Format(rawValue: dtype)!, seed: seed)
+        Output.status(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(start)))
+    }
+}
