@@ -1,0 +1,43 @@
+import Foundation
+import JSON
+import Testing
+
+@Suite struct InitCommandTests {
+    func temporaryFolder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
+    }
+
+    @Test(arguments: ["f32", "f16", "bf16", "fp8"])
+    func writesALoadableCheckpoint(dtype: String) throws {
+        let out = temporaryFolder()
+        let config = URL(fileURLWithPath: CLI.model("v3-fp8-real-heads")).appendingPathComponent("config.json").path
+        let made = try CLI.run(["init", "--config", config, "--out", out, "--dtype", dtype, "--seed", "7"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let info = try CLI.run(["info", "--model", out])
+        #expect(info.status == 0)
+        #expect(info.stdout.contains(dtype == "fp8" ? "F8_E4M3" : dtype.uppercased()))
+        let logits = try CLI.run(["logits", "--model", out, "--ids", "3,4", "--json"])
+        #expect(logits.status == 0, "\(logits.stderr)")
+        let row = try JSONValue.parse(logits.stdout)["logits"]!.arrayValue![0].arrayValue!
+        #expect(row.count == 512 && row.allSatisfy { $0.doubleValue?.isFinite == true })
+    }
+
+    @Test func sameSeedSameFileOtherSeedOtherFile() throws {
+        let config = URL(fileURLWithPath: CLI.model()).appendingPathComponent("config.json").path
+        let (a, b, c) = (temporaryFolder(), temporaryFolder(), temporaryFolder())
+        for (out, seed, threads) in [(a, "1", "1"), (b, "1", "2"), (c, "2", "2")] {
+            #expect(try CLI.run(["init", "--config", config, "--out", out, "--seed", seed, "--threads", threads]).status == 0)
+        }
+        let file = { (folder: String) in try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors")) }
+        #expect(try file(a) == file(b))
+        #expect(try file(a) != file(c))
+    }
+
+    @Test func badArgumentsAreOneLineErrors() throws {
+        let config = URL(fileURLWithPath: CLI.model()).appendingPathComponent("config.json").path
+        let badType = try CLI.run(["init", "--config", config, "--out", temporaryFolder(), "--dtype", "q3"])
+        #expect(badType.status != 0 && badType.stderr.contains("--dtype must be one of"))
+        let missing = try CLI.run(["init", "--config", "/no/config.json", "--out", temporaryFolder()])
+        #expect(missing.status != 0 && missing.stderr.contains("/no/config.json"))
+    }
+}
