@@ -18,17 +18,25 @@ let package = Package(
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Engine", targets: ["Engine"]),
     ],
+    traits: [
+        .trait(name: "NativeCPU",
+               description: "Compile the kernels for the building machine's CPU (-march=native: AVX2 and FMA on recent x86-64) and use fused multiply-add."),
+        .default(enabledTraits: ["NativeCPU"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Kernels"),
+        .target(name: "Kernels", swiftSettings: [
+            .unsafeFlags(["-Xcc", "-march=native"], .when(traits: ["NativeCPU"])),
+            .define("NATIVE_CPU", .when(traits: ["NativeCPU"])),
+        ]),
         .target(name: "JSON"),
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "Model", dependencies: ["Tensors", "Kernels", "JSON"]),
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling", dependencies: ["Kernels"]),
-        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling"]),
+        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling", "Kernels"]),
         .executableTarget(
             name: "DeepSeekCLI",
             dependencies: [

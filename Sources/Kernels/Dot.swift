@@ -1,6 +1,5 @@
 /// Inner products of a stored weight row with `Float` vectors, widening the stored format in
-/// registers. Accumulation uses `+= x * y` rather than `addProduct`: without an FMA target feature
-/// the latter becomes a libm call per lane.
+/// registers. Accumulation goes through `multiplyAdd` (fused where the target has FMA).
 
 @inline(__always)
 func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
@@ -10,7 +9,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
     while i + 16 <= count {
         let x = rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
         let y = rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        accumulator += x * y
+        multiplyAdd(&accumulator, x, y)
         i += 16
     }
     var sum = accumulator.sum()
@@ -86,8 +85,8 @@ func dotBF16(_ row: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
     let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
     for g in 0..<x.fullGroups {
         let (a, b) = widenBF16Pairs(raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self))
-        low += a * xs.loadUnaligned(fromByteOffset: g * 128, as: SIMD16<Float>.self)
-        high += b * xs.loadUnaligned(fromByteOffset: g * 128 + 64, as: SIMD16<Float>.self)
+        multiplyAdd(&low, a, xs.loadUnaligned(fromByteOffset: g * 128, as: SIMD16<Float>.self))
+        multiplyAdd(&high, b, xs.loadUnaligned(fromByteOffset: g * 128 + 64, as: SIMD16<Float>.self))
     }
     var sum = (low + high).sum()
     for c in (x.fullGroups * 32)..<x.count { sum += NumberFormats.float(bf16: row[c]) * x.original[c] }
@@ -110,10 +109,10 @@ func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColu
         while g < end {
             let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
             let base = g * 256
-            accumulator += widenFP8Scaled(lanes, byte: 0) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
-            accumulator += widenFP8Scaled(lanes, byte: 1) * xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
-            accumulator += widenFP8Scaled(lanes, byte: 2) * xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self)
-            accumulator += widenFP8Scaled(lanes, byte: 3) * xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self)
+            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 0), xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self))
+            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 1), xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
+            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 2), xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
+            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 3), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
             g += 1
         }
         total += accumulator * (scales[block] * fp8ScaleShift)

@@ -1,0 +1,29 @@
+/// `accumulator += a · b`, fused where the build targets hardware FMA (the NativeCPU trait on recent
+/// x86-64, and every arm64). Without a target FMA unit, Swift lowers `addProduct` to a libm call per
+/// lane, so the unfused form is used there.
+@inline(__always)
+func multiplyAdd(_ accumulator: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
+    #if NATIVE_CPU || arch(arm64)
+    accumulator.addProduct(a, b)
+    #else
+    accumulator += a * b
+    #endif
+}
+
+@inline(__always)
+func multiplyAdd(_ accumulator: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+    #if NATIVE_CPU || arch(arm64)
+    accumulator.addProduct(a, b)
+    #else
+    accumulator += a * b
+    #endif
+}
+
+/// Whether `multiplyAdd` is a fused instruction in this build.
+public let multiplyAddIsFused: Bool = {
+    #if NATIVE_CPU || arch(arm64)
+    true
+    #else
+    false
+    #endif
+}()
