@@ -1,5 +1,6 @@
 /// `output[t, r] = Σ_c input[t, c] · weight[r, c]` — a linear layer without bias.
 ///
+/// Four or more tokens (prefill) take `BlockedMatMul`; fewer (decoding) take the row-streaming path below.
 /// Rows are split across `ThreadPool.threads`. F32, BF16 and FP8 (blocks a multiple of 64 wide) rows are
 /// read in place and widened in registers; other layouts widen each row once into a per-thread buffer
 /// that serves every token.
@@ -13,6 +14,14 @@ public func matmul(output: inout [Float], input: [Float], tokens: Int, weight: W
         output = [Float](repeating: 0, count: tokens * weight.rows)
     }
     let rows = weight.rows, columns = weight.columns
+    if tokens >= BlockedMatMul.tokenStep {
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                BlockedMatMul.multiply(y: y.baseAddress!, x: x.baseAddress!, tokens: tokens, weight: weight)
+            }
+        }
+        return
+    }
     input.withUnsafeBufferPointer { xBuffer in
         output.withUnsafeMutableBufferPointer { yBuffer in
             let x = xBuffer.baseAddress!, y = yBuffer.baseAddress!

@@ -11,7 +11,12 @@ import Testing
         }
     }
 
-    static let shapes: [(rows: Int, columns: Int, tokens: Int)] = [(1, 1, 1), (7, 33, 2), (33, 7, 3), (4097, 7, 1), (7, 4097, 2), (130, 260, 5)]
+    /// Awkward sizes for both paths: 1–3 tokens stream rows, 4 and more take the blocked product
+    /// (odd row counts, token counts not a multiple of 4, columns not a multiple of the lane groups).
+    static let shapes: [(rows: Int, columns: Int, tokens: Int)] = [
+        (1, 1, 1), (7, 33, 2), (33, 7, 3), (4097, 7, 1), (7, 4097, 2), (130, 260, 5),
+        (1, 1, 4), (7, 33, 9), (33, 7, 4), (17, 4097, 6), (130, 260, 64), (9, 192, 13),
+    ]
 
     func naive(_ input: [Float], tokens: Int, _ weight: [Float], rows: Int, columns: Int) -> [Float] {
         var out = [Float](repeating: 0, count: tokens * rows)
