@@ -1,3 +1,5 @@
+import Foundation
+
 /// Causal multi-head scaled-dot-product attention over contiguous per-head keys and values.
 ///
 /// - Parameters:
@@ -17,23 +19,34 @@ public func causalAttention(
     precondition(values.count == heads * keyTokens * valueDim, "attention values are \(values.count), expected \(heads)×\(keyTokens)×\(valueDim)")
     precondition(firstQueryPosition + queryTokens <= keyTokens, "attention queries reach past the keys")
     var output = [Float](repeating: 0, count: queryTokens * heads * valueDim)
-    var scores = [Float](repeating: 0, count: keyTokens)
-    query.withUnsafeBufferPointer { q in
-        keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-                for h in 0..<heads {
-                    for i in 0..<queryTokens {
-                        let visible = firstQueryPosition + i + 1
-                        let qRow = q.baseAddress! + (h * queryTokens + i) * keyDim
-                        for j in 0..<visible {
-                            scores[j] = dot(qRow, k.baseAddress! + (h * keyTokens + j) * keyDim, count: keyDim) * scale
-                        }
-                        softmax(&scores, range: 0..<visible)
-                        let outBase = (i * heads + h) * valueDim
-                        for j in 0..<visible {
-                            let p = scores[j]
-                            let vRow = (h * keyTokens + j) * valueDim
-                            for d in 0..<valueDim { output[outBase + d] += p * v[vRow + d] }
+    query.withUnsafeBufferPointer { qBuffer in
+        keys.withUnsafeBufferPointer { kBuffer in
+            values.withUnsafeBufferPointer { vBuffer in
+                output.withUnsafeMutableBufferPointer { oBuffer in
+                    let q = qBuffer.baseAddress!, k = kBuffer.baseAddress!, v = vBuffer.baseAddress!, o = oBuffer.baseAddress!
+                    // One (head, query) pair per item; each writes its own output row.
+                    ThreadPool.parallelFor(heads * queryTokens) { items in
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: keyTokens)
+                        defer { scores.deallocate() }
+                        for item in items {
+                            let h = item / queryTokens, i = item % queryTokens
+                            let visible = firstQueryPosition + i + 1
+                            let qRow = q + (h * queryTokens + i) * keyDim
+                            var maximum = -Float.infinity
+                            for j in 0..<visible {
+                                let score = dot(qRow, k + (h * keyTokens + j) * keyDim, count: keyDim) * scale
+                                scores[j] = score
+                                maximum = max(maximum, score)
+                            }
+                            var total: Float = 0
+                            for j in 0..<visible {
+                                let e = exp(scores[j] - maximum)
+                                scores[j] = e
+                                total += e
+                            }
+                            let target = o + (i * heads + h) * valueDim
+                            let inverse = 1 / total
+                            for j in 0..<visible { axpy(target, v + (h * keyTokens + j) * valueDim, scores[j] * inverse, count: valueDim) }
                         }
                     }
                 }

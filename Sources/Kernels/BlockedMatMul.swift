@@ -17,7 +17,9 @@ enum BlockedMatMul {
         // Activations in lane order (tail columns stay in place), one copy per product.
         let xs = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
         defer { xs.deallocate() }
-        for t in 0..<tokens { permute(x + t * columns, into: xs + t * columns, count: columns, perLane: perLane) }
+        ThreadPool.parallelFor(tokens, grain: max(1, 16_384 / max(columns, 1))) { range in
+            for t in range { permute(x + t * columns, into: xs + t * columns, count: columns, perLane: perLane) }
+        }
         let panels = (rows + panelRows - 1) / panelRows
         ThreadPool.parallelFor(panels) { range in
             let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * columns)
