@@ -61,6 +61,12 @@ struct PackedVector {
     var groupWidth: Int { 16 * perLane }
     var fullGroups: Int { count / groupWidth }
 
+    /// The vector prepared for products with rows of `weight`.
+    init(_ x: UnsafePointer<Float>, count: Int, for weight: WeightMatrix) {
+        let perLane = BlockedMatMul.lanePacking(weight.format)
+        self.init(x, count: count, perLane: perLane, scale: perLane == 4 ? fp8ActivationShift : 1)
+    }
+
     /// - Parameter scale: multiplies the permuted copy (FP8 passes `fp8ActivationShift`).
     init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1) {
         original = x
@@ -129,4 +135,25 @@ func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColu
         sum += partial * scales[blockIndex]
     }
     return sum
+}
+
+extension WeightMatrix {
+    /// Row `r` · `x`, widening the stored format in registers where it has a fast path; otherwise the
+    /// row is widened into `scratch` (`columns` values) first.
+    @inline(__always)
+    func dot(row r: Int, _ x: PackedVector, scratch: UnsafeMutablePointer<Float>) -> Float {
+        switch format {
+        case .f32:
+            return Kernels.dot(data.assumingMemoryBound(to: Float.self) + r * columns, x.original, count: columns)
+        case .bf16:
+            return dotBF16(data.assumingMemoryBound(to: UInt16.self) + r * columns, x)
+        case let .fp8E4M3(blockRows, blockColumns) where x.perLane == 4:
+            let gridColumns = (columns + blockColumns - 1) / blockColumns
+            return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: scales! + (r / blockRows) * gridColumns,
+                          blockColumns: blockColumns, x)
+        default:
+            decodeRow(r, into: scratch)
+            return Kernels.dot(scratch, x.original, count: columns)
+        }
+    }
 }

@@ -51,22 +51,25 @@ public func latentAttention(
         cache.withUnsafeBufferPointer { cBuffer in
             output.withUnsafeMutableBufferPointer { oBuffer in
                 let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!
+                let perLane = BlockedMatMul.lanePacking(kvB.format)
                 ThreadPool.parallelFor(tokens * s.heads) { items in
                     let latentQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                    let laneQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let row = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: positions)
-                    defer { [latentQuery, latentOut, row, scores].forEach { $0.deallocate() } }
+                    defer { [latentQuery, laneQuery, latentOut, row, scores].forEach { $0.deallocate() } }
                     for item in items {
                         let t = item / s.heads, h = item % s.heads
                         let qHead = q + (t * s.heads + h) * s.qkHeadDim
                         let firstRow = h * s.kvBRowsPerHead
-                        // q_lat = Σ_n q_nope[n] · W_UK[h][n, :]
-                        latentQuery.initialize(repeating: 0, count: rank)
+                        // q_lat = Σ_n q_nope[n] · W_UK[h][n, :], accumulated in the rows' lane order.
+                        laneQuery.initialize(repeating: 0, count: rank)
                         for n in 0..<s.qkNopeDim {
-                            kvB.decodeRow(firstRow + n, into: row)
-                            axpy(latentQuery, row, qHead[n], count: rank)
+                            BlockedMatMul.widenRow(kvB, firstRow + n, into: row, perLane: perLane)
+                            axpy(laneQuery, row, qHead[n], count: rank)
                         }
+                        BlockedMatMul.unpermute(laneQuery, into: latentQuery, count: rank, perLane: perLane)
                         let visible = firstQueryPosition + t + 1
                         var maximum = -Float.infinity
                         for p in 0..<visible {
@@ -87,10 +90,9 @@ public func latentAttention(
                         for p in 0..<visible { axpy(latentOut, c + p * s.latentWidth, scores[p] / total, count: rank) }
                         // out[j] = W_UV[h][j, :] · o_lat
                         let target = out + (t * s.heads + h) * s.vHeadDim
-                        for j in 0..<s.vHeadDim {
-                            kvB.decodeRow(firstRow + s.qkNopeDim + j, into: row)
-                            target[j] = dot(row, latentOut, count: rank)
-                        }
+                        let packed = PackedVector(latentOut, count: rank, for: kvB)
+                        defer { packed.deallocate() }
+                        for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: firstRow + s.qkNopeDim + j, packed, scratch: row) }
                     }
                 }
             }
