@@ -16,8 +16,14 @@ public struct DenseMLP: Sendable {
 
     /// - Parameter x: `[tokens, hidden]`. - Returns: `[tokens, hidden]`.
     func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
-        var activated = gate(x, tokens: tokens)
-        siluMultiply(gate: &activated, up: up(x, tokens: tokens))
-        return down(activated, tokens: tokens)
+        down(activation(x, tokens: tokens), tokens: tokens)
+    }
+
+    /// `silu(gate(x)) · up(x)`, both projections under one dispatch.
+    func activation(_ x: [Float], tokens: Int) -> [Float] {
+        let projected = Linear.grouped([(gate, x), (up, x)], tokens: tokens)
+        var activated = projected[0]
+        siluMultiply(gate: &activated, up: projected[1])
+        return activated
     }
 }

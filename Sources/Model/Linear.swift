@@ -16,11 +16,20 @@ public struct Linear: Sendable {
     ///   - x: `[tokens, inputSize]`.
     /// - Returns: `[tokens, outputSize]`.
     public func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
-        var y = matmul(x, tokens: tokens, weight: weight)
-        if let bias {
-            for t in 0..<tokens {
-                for r in 0..<bias.count { y[t * bias.count + r] += bias[r] }
-            }
+        addBias(to: matmul(x, tokens: tokens, weight: weight), tokens: tokens)
+    }
+
+    /// Several layers on their own inputs under one parallel dispatch (see `groupedMatmul`).
+    static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int) -> [[Float]] {
+        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens)
+        return zip(jobs, outputs).map { $0.layer.addBias(to: $1, tokens: tokens) }
+    }
+
+    private func addBias(to y: [Float], tokens: Int) -> [Float] {
+        guard let bias else { return y }
+        var y = y
+        for t in 0..<tokens {
+            for r in 0..<bias.count { y[t * bias.count + r] += bias[r] }
         }
         return y
     }

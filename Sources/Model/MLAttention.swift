@@ -49,15 +49,13 @@ public struct MLAttention: Sendable {
     var qkHeadDim: Int { qkNopeDim + qkRopeDim }
     var latentWidth: Int { kvLoraRank + qkRopeDim }
 
-    /// Queries `[tokens, heads, qkHeadDim]`, with the rotary part rotated.
-    func queries(_ x: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
-        var q: [Float]
-        if let qProj {
-            q = qProj(x, tokens: tokens)
-        } else {
-            var compressed = qAProj!(x, tokens: tokens)
-            qANorm!(&compressed, rows: tokens)
-            q = qBProj!(compressed, tokens: tokens)
+    /// Queries `[tokens, heads, qkHeadDim]` from the first projection of `x` (`q_proj`, or `q_a_proj`
+    /// to be normalised and expanded), with the rotary part rotated.
+    func queries(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
+        var q = projected
+        if qProj == nil {
+            qANorm!(&q, rows: tokens)
+            q = qBProj!(q, tokens: tokens)
         }
         for t in 0..<tokens {
             for h in 0..<heads {
@@ -68,9 +66,10 @@ public struct MLAttention: Sendable {
         return q
     }
 
-    /// Latents `[tokens, kvLoraRank + qkRopeDim]`: normalised `c_KV`, then rotated `k_rope`.
-    func latents(_ x: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
-        var kv = kvAProjWithMQA(x, tokens: tokens)
+    /// Latents `[tokens, kvLoraRank + qkRopeDim]` from `kv_a_proj_with_mqa(x)`: normalised `c_KV`,
+    /// then rotated `k_rope`.
+    func latents(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
+        var kv = projected
         kvANorm(&kv, rows: tokens, stride: latentWidth)
         for t in 0..<tokens {
             rotate(&kv, offset: t * latentWidth + kvLoraRank, count: qkRopeDim,
@@ -109,8 +108,10 @@ public struct MLAttention: Sendable {
     /// - Returns: `[tokens, hidden]`.
     func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, angles: RotaryAngles, form: Form) -> [Float] {
         let start = cache.count
-        let q = queries(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
-        cache.append(layer: layer, latents: latents(x, tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
+        // Both projections of x under one dispatch.
+        let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens)
+        let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
+        cache.append(layer: layer, latents: latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
         let chosen = form == .automatic ? cheaperForm(tokens: tokens, start: start) : form
         let attended = chosen == .absorbed
             ? latentAttention(query: q, cache: cache.layers[layer], kvB: kvBProj.weight, shape: shape, tokens: tokens,

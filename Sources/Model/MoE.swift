@@ -24,6 +24,9 @@ public struct MoE: Sendable {
     func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
         let hidden = x.count / tokens
         let routes = router(x, tokens: tokens)
+        if tokens < 4 {
+            return (0..<tokens).flatMap { t in decodeStep(Array(x[(t * hidden)..<((t + 1) * hidden)]), route: routes[t]) }
+        }
         var assignments = [[(token: Int, weight: Float)]](repeating: [], count: experts.count)
         for (t, route) in routes.enumerated() {
             for (e, w) in zip(route.experts, route.weights) { assignments[e].append((t, w)) }
@@ -38,6 +41,27 @@ public struct MoE: Sendable {
             }
         }
         if let shared { add(&output, shared(x, tokens: tokens)) }
+        return output
+    }
+
+    /// One token: every chosen expert's and the shared experts' gate and up projections under one
+    /// dispatch, then all their down projections under another (instead of three per expert).
+    func decodeStep(_ x: [Float], route: (experts: [Int], weights: [Float])) -> [Float] {
+        let order = route.experts.indices.sorted { route.experts[$0] < route.experts[$1] }
+        let blocks = order.map { experts[route.experts[$0]] } + (shared.map { [$0] } ?? [])
+        let projected = Linear.grouped(blocks.flatMap { [($0.gate, x), ($0.up, x)] }, tokens: 1)
+        let activated = blocks.indices.map { i in
+            var gate = projected[2 * i]
+            siluMultiply(gate: &gate, up: projected[2 * i + 1])
+            return gate
+        }
+        let downs = Linear.grouped(zip(blocks, activated).map { ($0.down, $1) }, tokens: 1)
+        var output = [Float](repeating: 0, count: x.count)
+        for (i, o) in order.enumerated() {
+            let weight = route.weights[o]
+            for d in output.indices { output[d] += downs[i][d] * weight }
+        }
+        if shared != nil { add(&output, downs[blocks.count - 1]) }
         return output
     }
 }
