@@ -131,8 +131,8 @@ enum BlockedMatMul {
                 multiplyAdd(&a03, v0, u3); multiplyAdd(&a13, v1, u3)
                 k += 8
             }
-            var first = SIMD4<Float>(a00.sum(), a01.sum(), a02.sum(), a03.sum())
-            var second = SIMD4<Float>(a10.sum(), a11.sum(), a12.sum(), a13.sum())
+            var first = SIMD4<Float>(horizontalSum(a00), horizontalSum(a01), horizontalSum(a02), horizontalSum(a03))
+            var second = SIMD4<Float>(horizontalSum(a10), horizontalSum(a11), horizontalSum(a12), horizontalSum(a13))
             for c in vectorColumns..<columns {
                 let column = SIMD4<Float>(xs[t * columns + c], xs[(t + 1) * columns + c], xs[(t + 2) * columns + c], xs[(t + 3) * columns + c])
                 first += w[c] * column

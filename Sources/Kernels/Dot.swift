@@ -12,7 +12,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
         multiplyAdd(&accumulator, x, y)
         i += 16
     }
-    var sum = accumulator.sum()
+    var sum = horizontalSum(accumulator)
     while i < count {
         sum += a[i] * b[i]
         i += 1
@@ -94,7 +94,7 @@ func dotBF16(_ row: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
         multiplyAdd(&low, a, xs.loadUnaligned(fromByteOffset: g * 128, as: SIMD16<Float>.self))
         multiplyAdd(&high, b, xs.loadUnaligned(fromByteOffset: g * 128 + 64, as: SIMD16<Float>.self))
     }
-    var sum = (low + high).sum()
+    var sum = horizontalSum(low + high)
     for c in (x.fullGroups * 32)..<x.count { sum += NumberFormats.float(bf16: row[c]) * x.original[c] }
     return sum
 }
@@ -124,7 +124,7 @@ func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColu
         total += accumulator * (scales[block] * fp8ScaleShift)
         block += 1
     }
-    var sum = total.sum()
+    var sum = horizontalSum(total)
     // Columns past the last full group of 64.
     var c = x.fullGroups * 64
     while c < x.count {

@@ -27,3 +27,19 @@ public let multiplyAddIsFused: Bool = {
     false
     #endif
 }()
+
+/// Sum of the lanes by halving (the generic `sum()` is not inlined and runs lane by lane).
+@inline(__always)
+func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c.x + c.y
+}
+
+@inline(__always)
+func horizontalSum(_ v: SIMD8<Float>) -> Float {
+    let b = v.lowHalf + v.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c.x + c.y
+}
