@@ -47,52 +47,68 @@ public func latentAttention(
                  "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
     var output = [Float](repeating: 0, count: tokens * s.heads * s.vHeadDim)
     let rank = s.kvLoraRank
+    // Each work item is one token and a contiguous group of heads. Within an item the cache is walked
+    // position by position, each row serving every head of the group, so the cache is read twice per
+    // item (scores, then the weighted sum) rather than twice per head.
+    let groups = min(s.heads, max(1, ThreadPool.threads))
     query.withUnsafeBufferPointer { qBuffer in
         cache.withUnsafeBufferPointer { cBuffer in
             output.withUnsafeMutableBufferPointer { oBuffer in
                 let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!
                 let perLane = BlockedMatMul.lanePacking(kvB.format)
-                ThreadPool.parallelFor(tokens * s.heads) { items in
-                    let latentQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                ThreadPool.parallelFor(tokens * groups) { items in
+                    let maxHeads = (s.heads + groups - 1) / groups
+                    let latentQuery = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * rank)
+                    let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * rank)
                     let laneQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
-                    let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let row = UnsafeMutablePointer<Float>.allocate(capacity: rank)
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: positions)
-                    defer { [latentQuery, laneQuery, latentOut, row, scores].forEach { $0.deallocate() } }
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * positions)
+                    defer { [latentQuery, latentOut, laneQuery, row, scores].forEach { $0.deallocate() } }
                     for item in items {
-                        let t = item / s.heads, h = item % s.heads
-                        let qHead = q + (t * s.heads + h) * s.qkHeadDim
-                        let firstRow = h * s.kvBRowsPerHead
-                        // q_lat = Σ_n q_nope[n] · W_UK[h][n, :], accumulated in the rows' lane order.
-                        laneQuery.initialize(repeating: 0, count: rank)
-                        for n in 0..<s.qkNopeDim {
-                            BlockedMatMul.widenRow(kvB, firstRow + n, into: row, perLane: perLane)
-                            axpy(laneQuery, row, qHead[n], count: rank)
-                        }
-                        BlockedMatMul.unpermute(laneQuery, into: latentQuery, count: rank, perLane: perLane)
+                        let t = item / groups, group = item % groups
+                        let heads = (s.heads * group / groups)..<(s.heads * (group + 1) / groups)
                         let visible = firstQueryPosition + t + 1
-                        var maximum = -Float.infinity
+                        // q_lat[h] = Σ_n q_nope[h][n] · W_UK[h][n, :], accumulated in the rows' lane order.
+                        for (i, h) in heads.enumerated() {
+                            let qHead = q + (t * s.heads + h) * s.qkHeadDim
+                            laneQuery.initialize(repeating: 0, count: rank)
+                            for n in 0..<s.qkNopeDim {
+                                BlockedMatMul.widenRow(kvB, h * s.kvBRowsPerHead + n, into: row, perLane: perLane)
+                                axpy(laneQuery, row, qHead[n], count: rank)
+                            }
+                            BlockedMatMul.unpermute(laneQuery, into: latentQuery + i * rank, count: rank, perLane: perLane)
+                        }
+                        // Scores of every head of the group, one cache row at a time.
                         for p in 0..<visible {
                             let entry = c + p * s.latentWidth
-                            let score = (dot(latentQuery, entry, count: rank)
-                                         + dot(qHead + s.qkNopeDim, entry + rank, count: s.qkRopeDim)) * scale
-                            scores[p] = score
-                            maximum = max(maximum, score)
+                            for (i, h) in heads.enumerated() {
+                                let qRope = q + (t * s.heads + h) * s.qkHeadDim + s.qkNopeDim
+                                scores[i * positions + p] = (dot(latentQuery + i * rank, entry, count: rank)
+                                                             + dot(qRope, entry + rank, count: s.qkRopeDim)) * scale
+                            }
                         }
-                        var total: Float = 0
+                        for i in heads.indices.map({ $0 - heads.lowerBound }) {
+                            let row = scores + i * positions
+                            var maximum = -Float.infinity
+                            for p in 0..<visible { maximum = max(maximum, row[p]) }
+                            var total: Float = 0
+                            for p in 0..<visible { row[p] = exp(row[p] - maximum); total += row[p] }
+                            let inverse = 1 / total
+                            for p in 0..<visible { row[p] *= inverse }
+                        }
+                        // o_lat[h] = Σ_p a[h, p] · c_KV[p], again one cache row at a time.
+                        latentOut.initialize(repeating: 0, count: heads.count * rank)
                         for p in 0..<visible {
-                            let e = exp(scores[p] - maximum)
-                            scores[p] = e
-                            total += e
+                            let entry = c + p * s.latentWidth
+                            for i in 0..<heads.count { axpy(latentOut + i * rank, entry, scores[i * positions + p], count: rank) }
                         }
-                        // o_lat = Σ_p a_p · c_KV[p]
-                        latentOut.initialize(repeating: 0, count: rank)
-                        for p in 0..<visible { axpy(latentOut, c + p * s.latentWidth, scores[p] / total, count: rank) }
-                        // out[j] = W_UV[h][j, :] · o_lat
-                        let target = out + (t * s.heads + h) * s.vHeadDim
-                        let packed = PackedVector(latentOut, count: rank, for: kvB)
-                        defer { packed.deallocate() }
-                        for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: firstRow + s.qkNopeDim + j, packed, scratch: row) }
+                        // out[h][j] = W_UV[h][j, :] · o_lat[h]
+                        for (i, h) in heads.enumerated() {
+                            let target = out + (t * s.heads + h) * s.vHeadDim
+                            let packed = PackedVector(latentOut + i * rank, count: rank, for: kvB)
+                            defer { packed.deallocate() }
+                            for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: h * s.kvBRowsPerHead + s.qkNopeDim + j, packed, scratch: row) }
+                        }
                     }
                 }
             }
