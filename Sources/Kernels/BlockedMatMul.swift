@@ -14,12 +14,16 @@ enum BlockedMatMul {
     static func multiply(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, tokens: Int, weight: WeightMatrix) {
         let rows = weight.rows, columns = weight.columns
         let perLane = lanePacking(weight.format)
-        // Activations in lane order (tail columns stay in place), one copy per product.
-        let xs = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
-        defer { xs.deallocate() }
-        ThreadPool.parallelFor(tokens, grain: max(1, 16_384 / max(columns, 1))) { range in
-            for t in range { permute(x + t * columns, into: xs + t * columns, count: columns, perLane: perLane) }
+        // Activations in lane order (tail columns stay in place), one copy per product; formats
+        // widened in column order use the activations as they are.
+        let permuted: UnsafeMutablePointer<Float>? = perLane == 1 ? nil : .allocate(capacity: tokens * columns)
+        defer { permuted?.deallocate() }
+        if let permuted {
+            ThreadPool.parallelFor(tokens, grain: max(1, 16_384 / max(columns, 1))) { range in
+                for t in range { permute(x + t * columns, into: permuted + t * columns, count: columns, perLane: perLane) }
+            }
         }
+        let xs = UnsafePointer(permuted) ?? x
         let panels = (rows + panelRows - 1) / panelRows
         ThreadPool.parallelFor(panels) { range in
             let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * columns)
