@@ -28,6 +28,19 @@ import Testing
         #expect(generated == reference.greedyIDs)
     }
 
+    /// Prompts of 1–3 tokens take the per-token MoE path and grouped products with several tokens.
+    @Test(arguments: Fixtures.modelNames)
+    func shortPromptsMatchTheReferencePrefix(fixture: String) throws {
+        let model = try Transformer(directory: Fixtures.model(fixture))
+        let reference = try Fixtures.reference(fixture)
+        for length in 1...3 {
+            var cache = model.makeCache()
+            let logits = try model.forward(tokens: Array(reference.promptIDs.prefix(length)), cache: &cache, logits: .all)
+            let error = relativeError(logits, reference.logits.prefix(length).flatMap { $0 })
+            #expect(error <= 1e-4, "\(fixture) first \(length): \(error)")
+        }
+    }
+
     @Test(arguments: ["v3-yarn", "v2-greedy", "v3-fp8-real-heads"])
     func cachedDecodingEqualsFullRecompute(fixture: String) throws {
         let model = try Transformer(directory: Fixtures.model(fixture))
