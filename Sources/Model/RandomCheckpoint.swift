@@ -55,7 +55,7 @@ public enum RandomCheckpoint {
             case let .values(dtype):
                 let values = initialValues(spec, std: std, seed: seed, index: index)
                 if dtype == .f8E4M3 {
-                    let (data, scales) = TensorEncoding.fp8Blocks(values, rows: spec.shape[0], columns: spec.shape[1])
+                    let (data, scales) = quantizeFP8Blocks(values, rows: spec.shape[0], columns: spec.shape[1])
                     pendingScales = scales
                     return data
                 }
