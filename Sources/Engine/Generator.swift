@@ -65,16 +65,3 @@ public final class Generator: Sendable {
         try onEvent(.finished(reason, usage))
     }
 }
-
-/// Errors of a request that are not the model's or the sampler's.
-public enum EngineError: Error, CustomStringConvertible, Equatable {
-    case invalidMaxTokens(Int)
-    case invalidBenchmark(String)
-
-    public var description: String {
-        switch self {
-        case let .invalidMaxTokens(n): "max_tokens must be ≥ 0, got \(n)"
-        case let .invalidBenchmark(detail): "benchmark: \(detail)"
-        }
-    }
-}

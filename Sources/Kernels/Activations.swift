@@ -17,16 +17,22 @@ public func sigmoid(_ values: [Float]) -> [Float] {
 /// Numerically stable softmax of `values[range]`, in place.
 public func softmax(_ values: inout [Float], range: Range<Int>) {
     guard !range.isEmpty else { return }
+    values.withUnsafeMutableBufferPointer { softmax($0.baseAddress! + range.lowerBound, count: range.count) }
+}
+
+/// Numerically stable softmax of `count` values at `p`, in place (shared by every attention kernel).
+@inline(__always)
+func softmax(_ p: UnsafeMutablePointer<Float>, count: Int) {
     var maximum = -Float.infinity
-    for i in range { maximum = max(maximum, values[i]) }
+    for i in 0..<count { maximum = max(maximum, p[i]) }
     var sum: Float = 0
-    for i in range {
-        let e = exp(values[i] - maximum)
-        values[i] = e
+    for i in 0..<count {
+        let e = exp(p[i] - maximum)
+        p[i] = e
         sum += e
     }
     let inverse = 1 / sum
-    for i in range { values[i] *= inverse }
+    for i in 0..<count { p[i] *= inverse }
 }
 
 /// `values[i] += other[i]` for every i.

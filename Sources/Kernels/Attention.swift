@@ -32,21 +32,12 @@ public func causalAttention(
                             let h = item / queryTokens, i = item % queryTokens
                             let visible = firstQueryPosition + i + 1
                             let qRow = q + (h * queryTokens + i) * keyDim
-                            var maximum = -Float.infinity
                             for j in 0..<visible {
-                                let score = dot(qRow, k + (h * keyTokens + j) * keyDim, count: keyDim) * scale
-                                scores[j] = score
-                                maximum = max(maximum, score)
+                                scores[j] = dot(qRow, k + (h * keyTokens + j) * keyDim, count: keyDim) * scale
                             }
-                            var total: Float = 0
-                            for j in 0..<visible {
-                                let e = exp(scores[j] - maximum)
-                                scores[j] = e
-                                total += e
-                            }
+                            softmax(scores, count: visible)
                             let target = o + (i * heads + h) * valueDim
-                            let inverse = 1 / total
-                            for j in 0..<visible { axpy(target, v + (h * keyTokens + j) * valueDim, scores[j] * inverse, count: valueDim) }
+                            for j in 0..<visible { axpy(target, v + (h * keyTokens + j) * valueDim, scores[j], count: valueDim) }
                         }
                     }
                 }

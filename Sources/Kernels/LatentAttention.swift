@@ -87,15 +87,7 @@ public func latentAttention(
                                                              + dot(qRope, entry + rank, count: s.qkRopeDim)) * scale
                             }
                         }
-                        for i in heads.indices.map({ $0 - heads.lowerBound }) {
-                            let row = scores + i * positions
-                            var maximum = -Float.infinity
-                            for p in 0..<visible { maximum = max(maximum, row[p]) }
-                            var total: Float = 0
-                            for p in 0..<visible { row[p] = exp(row[p] - maximum); total += row[p] }
-                            let inverse = 1 / total
-                            for p in 0..<visible { row[p] *= inverse }
-                        }
+                        for i in 0..<heads.count { softmax(scores + i * positions, count: visible) }
                         // o_lat[h] = Σ_p a[h, p] · c_KV[p], again one cache row at a time.
                         latentOut.initialize(repeating: 0, count: heads.count * rank)
                         for p in 0..<visible {

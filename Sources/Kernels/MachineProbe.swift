@@ -14,17 +14,22 @@ public enum MachineProbe {
         var sink = Float(0)
         for _ in 0..<repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: 64)
-            sums.initialize(repeating: 0, count: 64)
-            ThreadPool.parallelFor(count, grain: 1 << 16) { range in
-                var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
-                var i = range.lowerBound
-                while i + 4 <= range.upperBound {
-                    a += buffer[i]; b += buffer[i + 1]; c += buffer[i + 2]; d += buffer[i + 3]
-                    i += 4
+            let threads = ThreadPool.threads
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+            sums.initialize(repeating: 0, count: threads)
+            // One chunk of the buffer per thread, each summing into its own slot.
+            ThreadPool.parallelFor(threads) { range in
+                for chunk in range {
+                    var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
+                    var i = count * chunk / threads
+                    let end = count * (chunk + 1) / threads
+                    while i + 4 <= end {
+                        a += buffer[i]; b += buffer[i + 1]; c += buffer[i + 2]; d += buffer[i + 3]
+                        i += 4
+                    }
+                    while i < end { a += buffer[i]; i += 1 }
+                    sums[chunk] = horizontalSum(a + b + c + d)
                 }
-                while i < range.upperBound { a += buffer[i]; i += 1 }
-                sums[range.lowerBound * 64 / max(count, 1) % 64] += (a + b + c + d).sum()
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             sink += sums[0]
