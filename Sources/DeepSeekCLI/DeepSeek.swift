@@ -6,5 +6,5 @@ struct DeepSeek: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deepseek",
         abstract: "Run DeepSeek-V2/V3-family models on the CPU.",
-        subcommands: [Generate.self, Chat.self, Tokenize.self, Detokenize.self, Template.self, Logits.self, Info.self, Init.self, Bench.self])
+        subcommands: [Generate.self, Chat.self, Tokenize.self, Detokenize.self, Template.self, Logits.self, Info.self, Init.self, Quantize.self, PerplexityCommand.self, Bench.self])
 }

@@ -40,3 +40,10 @@ public func add(_ values: inout [Float], _ other: [Float]) {
     precondition(values.count == other.count, "add sizes differ: \(values.count) vs \(other.count)")
     for i in values.indices { values[i] += other[i] }
 }
+
+/// `log softmax(values)`, computed with a stable log-sum-exp in double precision.
+public func logSoftmax(_ values: ArraySlice<Float>) -> [Double] {
+    let maximum = Double(values.max() ?? 0)
+    let logSum = log(values.reduce(0.0) { $0 + exp(Double($1) - maximum) }) + maximum
+    return values.map { Double($0) - logSum }
+}

@@ -57,6 +57,8 @@ struct PackedVector {
     let permuted: UnsafeMutablePointer<Float>
     let count: Int
     let perLane: Int
+    /// Sums of each `WeightFormat.groupSize` columns of the original, for `q4a`'s offsets; nil otherwise.
+    let groupSums: UnsafeMutablePointer<Float>?
 
     var groupWidth: Int { 16 * perLane }
     var fullGroups: Int { count / groupWidth }
@@ -64,11 +66,14 @@ struct PackedVector {
     /// The vector prepared for products with rows of `weight`.
     init(_ x: UnsafePointer<Float>, count: Int, for weight: WeightMatrix) {
         let perLane = BlockedMatMul.lanePacking(weight.format)
-        self.init(x, count: count, perLane: perLane, scale: perLane == 4 ? fp8ActivationShift : 1)
+        let isFP8 = if case .fp8E4M3 = weight.format { true } else { false }
+        self.init(x, count: count, perLane: perLane, scale: isFP8 ? fp8ActivationShift : 1, groupSums: weight.format == .q4a)
     }
 
-    /// - Parameter scale: multiplies the permuted copy (FP8 passes `fp8ActivationShift`).
-    init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1) {
+    /// - Parameters:
+    ///   - scale: multiplies the permuted copy (FP8 passes `fp8ActivationShift`).
+    ///   - groupSums: whether to keep the sums of each group of columns.
+    init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1, groupSums: Bool = false) {
         original = x
         self.count = count
         self.perLane = perLane
@@ -79,9 +84,24 @@ struct PackedVector {
                 for i in 0..<perLane { permuted[g * width + 16 * i + j] = x[g * width + perLane * j + i] * scale }
             }
         }
+        if groupSums {
+            let groups = WeightFormat.groups(columns: count)
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: max(groups, 1))
+            for g in 0..<groups {
+                var sum: Float = 0
+                for c in (g * WeightFormat.groupSize)..<min((g + 1) * WeightFormat.groupSize, count) { sum += x[c] }
+                sums[g] = sum
+            }
+            self.groupSums = sums
+        } else {
+            self.groupSums = nil
+        }
     }
 
-    func deallocate() { permuted.deallocate() }
+    func deallocate() {
+        permuted.deallocate()
+        groupSums?.deallocate()
+    }
 }
 
 /// BF16 row · vector, the vector permuted for 2 values per lane.
@@ -151,6 +171,13 @@ extension WeightMatrix {
             let gridColumns = (columns + blockColumns - 1) / blockColumns
             return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: scales! + (r / blockRows) * gridColumns,
                           blockColumns: blockColumns, x)
+        case .q8 where x.perLane == 4:
+            let groups = WeightFormat.groups(columns: columns)
+            return dotQ8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: groupScales! + r * groups, x)
+        case .q4 where x.perLane == 8, .q4a where x.perLane == 8:
+            let groups = WeightFormat.groups(columns: columns)
+            return dotQ4(data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), scales: groupScales! + r * groups,
+                         offsets: groupOffsets.map { $0 + r * groups }, x)
         default:
             decodeRow(r, into: scratch)
             return Kernels.dot(scratch, x.original, count: columns)

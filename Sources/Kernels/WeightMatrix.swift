@@ -7,15 +7,37 @@ public enum WeightFormat: Sendable, Equatable {
     /// row-major as a `ceil(rows / blockRows) × ceil(columns / blockColumns)` grid. Edge
     /// blocks are partial. The element value is `fp8 × scale` (DeepSeek's `weight_scale_inv`).
     case fp8E4M3(blockRows: Int, blockColumns: Int)
+    /// Signed 8-bit integers with one F16 scale per `groupSize` columns of a row: `q × scale`.
+    case q8
+    /// 4-bit values packed two to a byte (even column in the low nibble), one F16 scale per group:
+    /// `(n − 8) × scale`.
+    case q4
+    /// 4-bit values as `q4`, with an F16 scale and an F16 offset per group: `n × scale + offset`.
+    case q4a
 
-    /// Bytes of one stored element.
-    public var elementBytes: Int {
+    /// Columns sharing one scale (and offset) in the integer formats.
+    public static let groupSize = 32
+
+    /// Whether elements carry per-group F16 scales (`q8`, `q4`, `q4a`).
+    public var isGrouped: Bool {
         switch self {
-        case .f32: 4
-        case .f16, .bf16: 2
-        case .fp8E4M3: 1
+        case .q8, .q4, .q4a: true
+        default: false
         }
     }
+
+    /// Bytes of one stored row of `columns` elements (scales not included).
+    public func rowBytes(columns: Int) -> Int {
+        switch self {
+        case .f32: 4 * columns
+        case .f16, .bf16: 2 * columns
+        case .fp8E4M3, .q8: columns
+        case .q4, .q4a: (columns + 1) / 2
+        }
+    }
+
+    /// Scale groups in a row of `columns` (integer formats).
+    public static func groups(columns: Int) -> Int { (columns + groupSize - 1) / groupSize }
 }
 
 /// A read-only, row-major `[rows, columns]` matrix in any `WeightFormat`, viewed in place.
@@ -30,18 +52,29 @@ public struct WeightMatrix: @unchecked Sendable {
     let data: UnsafeRawPointer
     /// Block scales for `.fp8E4M3`; nil otherwise.
     let scales: UnsafePointer<Float>?
+    /// F16 bit patterns `[rows, groups(columns)]` for the integer formats: their scales and (`q4a`) offsets.
+    let groupScales: UnsafePointer<UInt16>?
+    let groupOffsets: UnsafePointer<UInt16>?
 
-    /// Wraps memory holding `rows × columns` elements of `format` (and, for FP8, its scale grid).
-    public init(rows: Int, columns: Int, format: WeightFormat, data: UnsafeRawPointer, scales: UnsafePointer<Float>? = nil) {
+    /// Wraps memory holding `rows` rows of `format` (`format.rowBytes(columns:)` each) and the scales
+    /// the format needs: `scales` for FP8, `groupScales` for q8/q4 and also `groupOffsets` for q4a.
+    public init(rows: Int, columns: Int, format: WeightFormat, data: UnsafeRawPointer, scales: UnsafePointer<Float>? = nil,
+                groupScales: UnsafePointer<UInt16>? = nil, groupOffsets: UnsafePointer<UInt16>? = nil) {
         precondition(rows > 0 && columns > 0, "WeightMatrix needs positive sizes, got \(rows)×\(columns)")
-        if case .fp8E4M3 = format {
-            precondition(scales != nil, "an FP8 weight matrix needs its block scales")
+        switch format {
+        case .fp8E4M3: precondition(scales != nil, "an FP8 weight matrix needs its block scales")
+        case .q8, .q4: precondition(groupScales != nil, "a \(format) weight matrix needs its group scales")
+        case .q4a: precondition(groupScales != nil && groupOffsets != nil, "a q4a weight matrix needs group scales and offsets")
+        default: break
         }
         self.rows = rows
         self.columns = columns
         self.format = format
         self.data = data
-        self.scales = scales
+        // Only what the format uses is kept (an empty array's buffer may still have an address).
+        self.scales = if case .fp8E4M3 = format { scales } else { nil }
+        self.groupScales = format.isGrouped ? groupScales : nil
+        self.groupOffsets = format == .q4a ? groupOffsets : nil
     }
 
     /// Number of scale blocks along the rows and the columns (FP8 only; 0 otherwise).
@@ -74,6 +107,20 @@ public struct WeightMatrix: @unchecked Sendable {
                     let scale = scaleRow[block]
                     for c in start..<end { destination[c] = table[Int(source[c])] * scale }
                     start = end
+                }
+            }
+        case .q8, .q4, .q4a:
+            let groups = WeightFormat.groups(columns: columns)
+            let source = data.assumingMemoryBound(to: UInt8.self) + row * format.rowBytes(columns: columns)
+            let scaleRow = groupScales! + row * groups, offsetRow = groupOffsets.map { $0 + row * groups }
+            for c in 0..<columns {
+                let scale = NumberFormats.float(f16: scaleRow[c / WeightFormat.groupSize])
+                switch format {
+                case .q8: destination[c] = Float(Int8(bitPattern: source[c])) * scale
+                case .q4: destination[c] = Float(Int(source[c / 2] >> UInt8(4 * (c & 1)) & 0xF) - 8) * scale
+                default:
+                    let offset = NumberFormats.float(f16: offsetRow![c / WeightFormat.groupSize])
+                    destination[c] = Float(source[c / 2] >> UInt8(4 * (c & 1)) & 0xF) * scale + offset
                 }
             }
         }

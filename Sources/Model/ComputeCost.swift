@@ -16,7 +16,7 @@ public struct ComputeCost: Sendable {
         let experts = Double(config.nRoutedExperts ?? 1), share = Double(config.numExpertsPerTok) / experts
         for spec in ParameterLayout.parameters(config) {
             var stored = checkpoint.entry(spec.name)?.dataRange.count ?? spec.elementCount * 2
-            if let scales = checkpoint.entry(TensorNames.scaleName(of: spec.name)) { stored += scales.dataRange.count }
+            for name in TensorNames.companions(of: spec.name) { stored += checkpoint.entry(name)?.dataRange.count ?? 0 }
             switch spec.role {
             case .embedding:
                 bytes += stored / max(config.vocabSize, 1)

@@ -1,4 +1,5 @@
 import JSON
+import Kernels
 
 /// Typed access to the keys of a parsed config.json, with errors that name the key.
 /// A key whose value is `null` counts as absent, as Hugging Face treats it.
@@ -97,15 +98,19 @@ struct ConfigReader {
         ), theta)
     }
 
-    /// `quantization_config`: only FP8 E4M3 with block scales is understood.
+    /// `quantization_config`: FP8 E4M3 with block scales (the official release), or this project's
+    /// integer formats (whose tensors say their format by dtype; see `StorageFormat`).
     func quantization() throws -> QuantizationConfig? {
         let key = "quantization_config"
         guard let raw = value(key, in: nil) else { return nil }
         guard let dictionary = raw.objectValue else { throw invalid(key, "expected an object") }
         let prefix = key + "."
         let method = try string("quant_method", in: dictionary, prefix: prefix) ?? "(missing)"
-        guard method == "fp8" else {
-            throw ModelError.unsupportedConfig(key: prefix + "quant_method", value: "'\(method)'", supported: "fp8")
+        guard method == "fp8" || method == QuantizationRecipe.quantMethod else {
+            throw ModelError.unsupportedConfig(key: prefix + "quant_method", value: "'\(method)'", supported: "fp8, \(QuantizationRecipe.quantMethod)")
+        }
+        if method == QuantizationRecipe.quantMethod, let group = try int("group_size", in: dictionary, prefix: prefix), group != WeightFormat.groupSize {
+            throw ModelError.unsupportedConfig(key: prefix + "group_size", value: "\(group)", supported: "\(WeightFormat.groupSize)")
         }
         if let format = try string("fmt", in: dictionary, prefix: prefix), format != "e4m3" {
             throw ModelError.unsupportedConfig(key: prefix + "fmt", value: "'\(format)'", supported: "e4m3")

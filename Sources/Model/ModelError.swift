@@ -11,6 +11,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(token: Int, vocabulary: Int)
     case contextOverflow(tokens: Int, limit: Int)
     case emptyInput
+    case invalidOption(option: String, detail: String)
 
     public var description: String {
         switch self {
@@ -23,6 +24,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .tokenOutOfRange(token, vocabulary): "token id \(token) is outside the vocabulary of \(vocabulary)"
         case let .contextOverflow(tokens, limit): "\(tokens) tokens exceed the context of \(limit) (max_position_embeddings or --context)"
         case .emptyInput: "no input tokens"
+        case let .invalidOption(option, detail): "\(option): \(detail)"
         }
     }
 }

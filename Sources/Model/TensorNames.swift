@@ -43,6 +43,17 @@ public enum TensorNames {
     /// The block-scale tensor of an FP8 weight (`weight_scale_inv`, multiplied in at dequantisation).
     public static func scaleName(of weight: String) -> String { weight + "_scale_inv" }
 
+    /// The F16 per-group scales of a `q8`/`q4`/`q4a` weight, `[rows, ceil(columns / 32)]`.
+    public static func groupScaleName(of weight: String) -> String { weight + "_scales" }
+
+    /// The F16 per-group offsets of a `q4a` weight, shaped like its scales.
+    public static func groupOffsetName(of weight: String) -> String { weight + "_offsets" }
+
+    /// Every tensor that may accompany a weight in a quantized checkpoint.
+    public static func companions(of weight: String) -> [String] {
+        [scaleName(of: weight), groupScaleName(of: weight), groupOffsetName(of: weight)]
+    }
+
     /// The layer index of a `model.layers.N.…` name, if it is one.
     public static func layerIndex(of name: String) -> Int? {
         let prefix = "model.layers."

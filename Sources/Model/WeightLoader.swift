@@ -33,9 +33,10 @@ struct WeightLoader {
         try matrix(spec.name, rows: spec.shape[0], columns: spec.shape[1])
     }
 
-    /// A `[rows, columns]` weight in place, with its FP8 block scales when it has them.
+    /// A `[rows, columns]` weight in place, with its FP8 block scales or integer group scales when it has them.
     func matrix(_ name: String, rows: Int, columns: Int) throws -> (WeightMatrix, [Tensor]) {
         let t = try tensor(name)
+        if t.dtype == .i8 || t.dtype == .u8 { return try integerMatrix(t, rows: rows, columns: columns) }
         try expectShape(t, [rows, columns])
         switch t.dtype {
         case .f32: return (WeightMatrix(rows: rows, columns: columns, format: .f32, data: t.baseAddress), [t])
@@ -54,7 +55,7 @@ struct WeightLoader {
     /// FP8 E4M3 with a `ceil(rows/128) × ceil(columns/128)` grid of F32 scales (`weight_scale_inv`).
     private func fp8Matrix(_ t: Tensor, rows: Int, columns: Int) throws -> (WeightMatrix, [Tensor]) {
         let block = config.quantization ?? QuantizationConfig(blockRows: 128, blockColumns: 128)
-        var scales = try tensor(TensorNames.scaleName(of: t.name))
+        var scales = try tensor(TensorNames.scaleName(of: t.name)).aligned()
         let grid = [(rows + block.blockRows - 1) / block.blockRows, (columns + block.blockColumns - 1) / block.blockColumns]
         try expectShape(scales, grid)
         switch scales.dtype {
@@ -66,6 +67,27 @@ struct WeightLoader {
             rows: rows, columns: columns, format: .fp8E4M3(blockRows: block.blockRows, blockColumns: block.blockColumns),
             data: t.baseAddress, scales: scales.baseAddress.assumingMemoryBound(to: Float.self))
         return (matrix, [t, scales])
+    }
+
+    /// `q8` (I8 `[rows, columns]`) or `q4`/`q4a` (U8 `[rows, ceil(columns / 2)]`, two nibbles a byte), with
+    /// F16 scales per group of 32 columns and, for `q4a`, F16 offsets (see the README's quantized layout).
+    private func integerMatrix(_ t: Tensor, rows: Int, columns: Int) throws -> (WeightMatrix, [Tensor]) {
+        let hasOffsets = checkpoint.entry(TensorNames.groupOffsetName(of: t.name)) != nil
+        let format: WeightFormat = t.dtype == .i8 ? .q8 : hasOffsets ? .q4a : .q4
+        try expectShape(t, [rows, format.rowBytes(columns: columns)])
+        let groupShape = [rows, WeightFormat.groups(columns: columns)]
+        var owners = [t]
+        for name in [TensorNames.groupScaleName(of: t.name)] + (hasOffsets ? [TensorNames.groupOffsetName(of: t.name)] : []) {
+            let companion = try tensor(name).aligned()
+            try expectShape(companion, groupShape)
+            guard companion.dtype == .f16 else { throw ModelError.unsupportedDType(tensor: name, dtype: companion.dtype.rawValue) }
+            owners.append(companion)
+        }
+        let matrix = WeightMatrix(
+            rows: rows, columns: columns, format: format, data: t.baseAddress,
+            groupScales: owners[1].baseAddress.assumingMemoryBound(to: UInt16.self),
+            groupOffsets: hasOffsets ? owners[2].baseAddress.assumingMemoryBound(to: UInt16.self) : nil)
+        return (matrix, owners)
     }
 
     /// A linear layer from its weight spec, with a bias when `bias` is given.

@@ -31,6 +31,13 @@ public struct Tensor: Sendable {
     /// Pointer to the first element; valid while this tensor (or its storage) is alive.
     public var baseAddress: UnsafeRawPointer { storage.base + byteOffset }
 
+    /// This tensor if its first element is aligned for its type, otherwise a copy in owned (aligned)
+    /// memory — safetensors packs tensors back to back, so a 2-byte tensor may follow an odd-sized one.
+    public func aligned() -> Tensor {
+        guard Int(bitPattern: baseAddress) % dtype.byteSize != 0 else { return self }
+        return Tensor(name: name, dtype: dtype, shape: shape, storage: .owned(bytes: bytes))
+    }
+
     /// The raw bytes of the tensor.
     public var bytes: [UInt8] {
         Array(UnsafeRawBufferPointer(start: baseAddress, count: byteCount))

@@ -36,7 +36,11 @@ import Testing
         let input = (0..<(tokens * columns)).map { _ in random.next() }
         var storage: [UInt8]
         var scales: [Float] = []
+        var groupScales: [UInt16] = [], groupOffsets: [UInt16] = []
         switch format {
+        case .q8, .q4, .q4a:
+            let encoded = quantizeGroups(values, rows: rows, columns: columns, format: format)
+            (storage, groupScales, groupOffsets) = (encoded.data, encoded.scales, encoded.offsets)
         case .f32: storage = values.withUnsafeBytes { Array($0) }
         case .bf16: storage = values.map(NumberFormats.bf16).withUnsafeBytes { Array($0) }
         case .f16: storage = values.map(NumberFormats.f16).withUnsafeBytes { Array($0) }
@@ -49,7 +53,10 @@ import Testing
         }
         storage.withUnsafeBytes { bytes in
             scales.withUnsafeBufferPointer { s in
-                let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!, scales: s.baseAddress)
+              groupScales.withUnsafeBufferPointer { gs in
+               groupOffsets.withUnsafeBufferPointer { go in
+                let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!, scales: s.baseAddress,
+                                          groupScales: gs.baseAddress, groupOffsets: go.baseAddress)
                 let dense = weight.dequantized()
                 let expected = naive(input, tokens: tokens, dense, rows: rows, columns: columns)
                 let actual = matmul(input, tokens: tokens, weight: weight)
@@ -65,14 +72,21 @@ import Testing
                     case let .fp8E4M3(br, bc):
                         let gridColumns = (columns + bc - 1) / bc
                         stored = NumberFormats.float(fp8E4M3: storage[i]) * scales[(i / columns / br) * gridColumns + (i % columns) / bc]
+                    case .q8, .q4, .q4a:
+                        // Integer codes are checked by the round-trip bound instead.
+                        stored = dense[i]
+                        #expect(abs(dense[i] - values[i]) <= GroupQuantizationTests.errorBound(values, index: i, columns: columns, format))
                     }
                     #expect(dense[i] == stored)
                 }
+               }
+              }
             }
         }
     }
 
-    @Test(arguments: [WeightFormat.f32, .bf16, .f16, .fp8E4M3(blockRows: 128, blockColumns: 128), .fp8E4M3(blockRows: 3, blockColumns: 5)])
+    @Test(arguments: [WeightFormat.f32, .bf16, .f16, .fp8E4M3(blockRows: 128, blockColumns: 128), .fp8E4M3(blockRows: 3, blockColumns: 5),
+                      .q8, .q4, .q4a])
     func matmulMatchesNaiveOnAwkwardShapes(format: WeightFormat) {
         for shape in Self.shapes { check(format, rows: shape.rows, columns: shape.columns, tokens: shape.tokens) }
     }

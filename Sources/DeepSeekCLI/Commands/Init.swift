@@ -8,13 +8,13 @@ struct Init: ParsableCommand {
 
     @Option(help: "A config.json (for example ../shared/bench/dsv3-bench.json).") var config: String
     @Option(help: "Folder to write config.json and model.safetensors into.") var out: String
-    @Option(help: "Weight format: f32, f16, bf16 or fp8 (E4M3 with 128×128 block scales).") var dtype: String = "bf16"
+    @Option(help: "Weight format: f32, f16, bf16, fp8 (E4M3, 128×128 block scales), q8, q4 or q4a (see the README).") var dtype: String = "bf16"
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard RandomCheckpoint.Format(rawValue: dtype) != nil else {
-            throw ValidationError("--dtype must be one of \(RandomCheckpoint.Format.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dtype)'")
+        guard StorageFormat(rawValue: dtype) != nil else {
+            throw ValidationError("--dtype must be one of \(StorageFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dtype)'")
         }
     }
 
@@ -22,7 +22,7 @@ struct Init: ParsableCommand {
         runtime.apply()
         guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): no such file") }
         let start = Date()
-        try RandomCheckpoint.write(configJSON: data, to: out, format: RandomCheckpoint.Format(rawValue: dtype)!, seed: seed)
+        try RandomCheckpoint.write(configJSON: data, to: out, format: StorageFormat(rawValue: dtype)!, seed: seed)
         Output.status(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(start)))
     }
 }
