@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `deepseek` command: one entry point for every task.
 @main
@@ -6,5 +7,31 @@ struct DeepSeek: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deepseek",
         abstract: "Run DeepSeek-V2/V3-family models on the CPU.",
-        subcommands: [Generate.self, Chat.self, Tokenize.self, Detokenize.self, Template.self, Logits.self, Info.self, Init.self, Quantize.self, PerplexityCommand.self, Bench.self])
+        subcommands: [Generate.self, Chat.self, Tokenize.self, Detokenize.self, Template.self, Logits.self, Info.self, Init.self,
+                      Quantize.self, PerplexityCommand.self, Bench.self])
+
+    /// Parses and runs the command. Every error is one line on stderr with a non-zero exit; help and
+    /// usage text appear only when asked for (`--help`).
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exitWithOneLine(error)
+        }
+        do {
+            try command.run()
+        } catch {
+            exitWithOneLine(error)
+        }
+    }
+
+    private static func exitWithOneLine(_ error: Error) -> Never {
+        let code = exitCode(for: error)
+        // --help, --version and clean exits keep the library's output.
+        if code == .success { exit(withError: error) }
+        let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+        Foundation.exit(code.rawValue)
+    }
 }

@@ -7,7 +7,7 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
     }
 
-    @Test(arguments: ["f32", "f16", "bf16", "fp8"])
+    @Test(arguments: ["f32", "f16", "bf16", "fp8", "q8", "q4", "q4a"])
     func writesALoadableCheckpoint(dtype: String) throws {
         let out = temporaryFolder()
         let config = URL(fileURLWithPath: CLI.model("v3-fp8-real-heads")).appendingPathComponent("config.json").path
@@ -15,7 +15,8 @@ import Testing
         #expect(made.status == 0, "\(made.stderr)")
         let info = try CLI.run(["info", "--model", out])
         #expect(info.status == 0)
-        #expect(info.stdout.contains(dtype == "fp8" ? "F8_E4M3" : dtype.uppercased()))
+        let stored = ["fp8": "F8_E4M3", "q8": "I8", "q4": "U8", "q4a": "U8"][dtype] ?? dtype.uppercased()
+        #expect(info.stdout.contains(stored), "\(info.stdout)")
         let logits = try CLI.run(["logits", "--model", out, "--ids", "3,4", "--json"])
         #expect(logits.status == 0, "\(logits.stderr)")
         let row = try JSONValue.parse(logits.stdout)["logits"]!.arrayValue![0].arrayValue!

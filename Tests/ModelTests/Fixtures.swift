@@ -6,7 +6,7 @@ enum Fixtures {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    static let modelNames = ["v3-yarn", "v3-noqlora", "v2-greedy", "v2-group-limited", "v3-bf16", "v3-fp8-real-heads"]
+    static let modelNames = ["v3-yarn", "v3-noqlora", "v2-greedy", "v2-group-limited", "v3-bf16", "v3-fp8-real-heads", "v3-trained"]
 
     static func model(_ name: String) -> String { root.appendingPathComponent("models/\(name)").path }
 
