@@ -48,8 +48,6 @@ enum BlockedMatMul {
         switch format {
         case .bf16: 2
         case let .fp8E4M3(_, blockColumns) where blockColumns % 64 == 0: 4
-        case .q8: 4
-        case .q4, .q4a: 8
         default: 1
         }
     }
@@ -106,7 +104,7 @@ enum BlockedMatMul {
             }
             let raw = source.assumingMemoryBound(to: UInt8.self)
             for c in (groups * 64)..<columns { target[c] = NumberFormats.float(fp8E4M3: raw[c]) * scales[c / blockColumns] }
-        case (.q8, 4), (.q4, 8), (.q4a, 8):
+        case (.q8, 1), (.q4, 1), (.q4a, 1):
             widenIntegerRow(weight, row, into: target)
         default:
             weight.decodeRow(row, into: target)

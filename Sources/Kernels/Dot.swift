@@ -171,10 +171,10 @@ extension WeightMatrix {
             let gridColumns = (columns + blockColumns - 1) / blockColumns
             return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: scales! + (r / blockRows) * gridColumns,
                           blockColumns: blockColumns, x)
-        case .q8 where x.perLane == 4:
+        case .q8:
             let groups = WeightFormat.groups(columns: columns)
             return dotQ8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: groupScales! + r * groups, x)
-        case .q4 where x.perLane == 8, .q4a where x.perLane == 8:
+        case .q4, .q4a:
             let groups = WeightFormat.groups(columns: columns)
             return dotQ4(data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), scales: groupScales! + r * groups,
                          offsets: groupOffsets.map { $0 + r * groups }, x)

@@ -1,4 +1,4 @@
-/// A matrix encoded in one of the integer formats: the packed rows and, per row, one F16 scale (and
+/// A matrix encoded in one of the integer formats: the packed rows (laid out by `IntegerLayout`) and, per row, one F16 scale (and
 /// for `q4a` one F16 offset) for every `WeightFormat.groupSize` columns.
 public struct GroupQuantized: Sendable {
     /// `rows × format.rowBytes(columns:)` bytes.
@@ -46,9 +46,10 @@ public func quantizeGroups(_ values: [Float], rows: Int, columns: Int, format: W
                                 for c in start..<end {
                                     let code = encode(x[r * columns + c], scale: storedScale, offset: storedOffset, format: format)
                                     if format == .q8 {
-                                        q[r * rowBytes + c] = code
+                                        q[r * rowBytes + IntegerLayout.q8Position(column: c, columns: columns)] = code
                                     } else {
-                                        q[r * rowBytes + c / 2] |= code << UInt8(4 * (c & 1))
+                                        let (byte, shift) = IntegerLayout.q4Position(column: c, columns: columns)
+                                        q[r * rowBytes + byte] |= code << UInt8(shift)
                                     }
                                 }
                             }

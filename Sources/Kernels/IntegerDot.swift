@@ -1,9 +1,9 @@
-/// Widening of the integer formats in registers, in the lane order of `PackedVector`.
+/// Widening of the integer formats in registers.
 ///
 /// Integers become `Float` without a conversion instruction: a code `u < 2²³` OR-ed into the bits of
 /// 2²³ (0x4B000000) is the float `2²³ + u`, and subtracting `2²³ + bias` leaves `u − bias` exactly.
-/// A `q8` row is 16 `UInt32` lanes per 64 columns (4 bytes a lane), `q4`/`q4a` 16 lanes per 128
-/// columns (8 nibbles a lane); lane `j` holds consecutive columns, so each lane lies in one scale group.
+/// A row is read as 16 `UInt32` lanes per block (64 columns of `q8`, 128 of `q4`), laid out by
+/// `IntegerLayout` so that each byte position of the lanes is 16 consecutive columns.
 
 /// 2²³ as the bits of a binary32 (`magic | u` is `2²³ + u` for `u < 2²³`).
 let magicBits: UInt32 = 0x4B00_0000
@@ -33,107 +33,134 @@ func halfToFloat(_ bits: UInt16) -> Float {
     #endif
 }
 
-/// The scales of a `q8` group of 64 columns: lanes 0…7 hold the first group of 32, 8…15 the second.
-@inline(__always)
-func q8LaneScales(_ scales: UnsafePointer<UInt16>, group g: Int) -> SIMD16<Float> {
-    SIMD16(lowHalf: SIMD8(repeating: halfToFloat(scales[2 * g])), highHalf: SIMD8(repeating: halfToFloat(scales[2 * g + 1])))
-}
-
-/// Per-lane values of a `q4` group of 128 columns: lanes `4i…4i+3` take entry `4g + i` of `values`.
-@inline(__always)
-func q4LaneValues(_ values: UnsafePointer<UInt16>, group g: Int) -> SIMD16<Float> {
-    let a = halfToFloat(values[4 * g]), b = halfToFloat(values[4 * g + 1])
-    let c = halfToFloat(values[4 * g + 2]), d = halfToFloat(values[4 * g + 3])
-    return SIMD16(lowHalf: SIMD8(lowHalf: SIMD4(repeating: a), highHalf: SIMD4(repeating: b)),
-                  highHalf: SIMD8(lowHalf: SIMD4(repeating: c), highHalf: SIMD4(repeating: d)))
-}
-
-/// `q8` row · vector, the vector permuted for 4 values per lane.
+/// `q8` row · vector (columns in natural order): per 64-column block, byte `m` of the 16 lanes holds
+/// columns `16m…16m+15`, so bytes 0–1 and 2–3 each cover one scale group.
 @inline(__always)
 func dotQ8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
-    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
+    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.original)
     var total = SIMD16<Float>()
-    for g in 0..<x.fullGroups {
+    let blocks = x.count / 64
+    for g in 0..<blocks {
         let biased = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self) ^ 0x8080_8080
         let base = g * 256
-        var accumulator = widenQ8(biased, byte: 0) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
-        multiplyAdd(&accumulator, widenQ8(biased, byte: 1), xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
-        multiplyAdd(&accumulator, widenQ8(biased, byte: 2), xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
-        multiplyAdd(&accumulator, widenQ8(biased, byte: 3), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
-        multiplyAdd(&total, accumulator, q8LaneScales(scales, group: g))
+        var first = widenQ8(biased, byte: 0) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
+        multiplyAdd(&first, widenQ8(biased, byte: 1), xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
+        var second = widenQ8(biased, byte: 2) * xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self)
+        multiplyAdd(&second, widenQ8(biased, byte: 3), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
+        multiplyAdd(&total, first, SIMD16(repeating: halfToFloat(scales[2 * g])))
+        multiplyAdd(&total, second, SIMD16(repeating: halfToFloat(scales[2 * g + 1])))
     }
     var sum = horizontalSum(total)
-    for c in (x.fullGroups * 64)..<x.count {
+    for c in (blocks * 64)..<x.count {
         sum += Float(Int8(bitPattern: row[c])) * halfToFloat(scales[c / WeightFormat.groupSize]) * x.original[c]
     }
     return sum
 }
 
-/// `q4` (`offsets` nil) or `q4a` row · vector, the vector permuted for 8 values per lane; `q4a` also
-/// needs the vector's per-group sums (`x.groupSums`) for its offsets.
+/// `q4` (`offsets` nil) or `q4a` row · vector (columns in natural order): per 128-column block, byte
+/// `m` of the 16 lanes holds columns `32m…32m+15` (low nibbles) and `32m+16…32m+31` (high), one scale
+/// group. `q4a` also needs the vector's per-group sums (`x.groupSums`) for its offsets.
 @inline(__always)
 func dotQ4(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offsets: UnsafePointer<UInt16>?, _ x: PackedVector) -> Float {
-    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
+    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.original)
     let bias: Float = offsets == nil ? 8 : 0
-    var total = SIMD16<Float>()
-    for g in 0..<x.fullGroups {
-        let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
-        let base = g * 512
-        var even = widenQ4(lanes, nibble: 0, bias: bias) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
-        var odd = widenQ4(lanes, nibble: 1, bias: bias) * xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self)
-        multiplyAdd(&even, widenQ4(lanes, nibble: 2, bias: bias), xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
-        multiplyAdd(&odd, widenQ4(lanes, nibble: 3, bias: bias), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
-        multiplyAdd(&even, widenQ4(lanes, nibble: 4, bias: bias), xs.loadUnaligned(fromByteOffset: base + 256, as: SIMD16<Float>.self))
-        multiplyAdd(&odd, widenQ4(lanes, nibble: 5, bias: bias), xs.loadUnaligned(fromByteOffset: base + 320, as: SIMD16<Float>.self))
-        multiplyAdd(&even, widenQ4(lanes, nibble: 6, bias: bias), xs.loadUnaligned(fromByteOffset: base + 384, as: SIMD16<Float>.self))
-        multiplyAdd(&odd, widenQ4(lanes, nibble: 7, bias: bias), xs.loadUnaligned(fromByteOffset: base + 448, as: SIMD16<Float>.self))
-        multiplyAdd(&total, even + odd, q4LaneValues(scales, group: g))
-    }
+    let blocks = x.count / 128
+    // Two inlined copies, so the q4 loop carries no offset test.
+    let total = offsets == nil ? q4Blocks(raw, xs, blocks: blocks, scales: scales, offsets: nil)
+                               : q4Blocks(raw, xs, blocks: blocks, scales: scales, offsets: offsets)
     var sum = horizontalSum(total)
-    for c in (x.fullGroups * 128)..<x.count {
-        let n = Float(row[c / 2] >> UInt8(4 * (c & 1)) & 0xF) - bias
-        sum += n * halfToFloat(scales[c / WeightFormat.groupSize]) * x.original[c]
+    for c in (blocks * 128)..<x.count {
+        let (byte, shift) = IntegerLayout.q4Position(column: c, columns: x.count)
+        sum += (Float(row[byte] >> UInt8(shift) & 0xF) - bias) * halfToFloat(scales[c / WeightFormat.groupSize]) * x.original[c]
     }
     if let offsets, let sums = x.groupSums {
-        // Σ offset·x over each group: the offset part of n·scale + offset.
-        for g in 0..<WeightFormat.groups(columns: x.count) { sum += halfToFloat(offsets[g]) * sums[g] }
+        // The offsets of the groups after the last whole block.
+        for g in (blocks * 4)..<WeightFormat.groups(columns: x.count) { sum += halfToFloat(offsets[g]) * sums[g] }
     }
     return sum
 }
 
+/// The whole 128-column blocks of a `q4`/`q4a` row times `xs`, per lane.
+@inline(__always)
+func q4Blocks(_ raw: UnsafeRawPointer, _ xs: UnsafeRawPointer, blocks: Int, scales: UnsafePointer<UInt16>,
+              offsets: UnsafePointer<UInt16>?) -> SIMD16<Float> {
+    let bias: Float = offsets == nil ? 8 : 0
+    var total = SIMD16<Float>()
+    for g in 0..<blocks {
+        let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
+        let base = g * 512
+        for m in 0..<4 {
+            let low = xs.loadUnaligned(fromByteOffset: base + 128 * m, as: SIMD16<Float>.self)
+            let high = xs.loadUnaligned(fromByteOffset: base + 128 * m + 64, as: SIMD16<Float>.self)
+            var group = widenQ4(lanes, nibble: 2 * m, bias: bias) * low
+            multiplyAdd(&group, widenQ4(lanes, nibble: 2 * m + 1, bias: bias), high)
+            multiplyAdd(&total, group, SIMD16(repeating: halfToFloat(scales[4 * g + m])))
+            // q4a: the offset times the group's activations (n·scale + offset).
+            if let offsets { multiplyAdd(&total, low + high, SIMD16(repeating: halfToFloat(offsets[4 * g + m]))) }
+        }
+    }
+    return total
+}
+
+/// Where the integer formats keep each column of a row. Whole blocks (64 columns for `q8`, 128 for
+/// `q4`/`q4a`, 64 bytes each) are interleaved so that one byte position of 16 `UInt32` lanes holds 16
+/// consecutive columns of one scale group; the columns after the last whole block are stored in order
+/// (`q8`: one a byte; `q4`: two a byte, the even column in the low nibble).
+public enum IntegerLayout {
+    /// The byte of a `q8` row holding `column`.
+    @inline(__always)
+    public static func q8Position(column c: Int, columns: Int) -> Int {
+        let whole = columns / 64 * 64
+        guard c < whole else { return c }
+        let r = c % 64
+        return c - r + 4 * (r % 16) + r / 16
+    }
+
+    /// The byte of a `q4`/`q4a` row holding `column`, and the shift of its nibble (0 or 4).
+    @inline(__always)
+    public static func q4Position(column c: Int, columns: Int) -> (byte: Int, shift: Int) {
+        let whole = columns / 128 * 128
+        guard c < whole else { return (whole / 2 + (c - whole) / 2, 4 * ((c - whole) & 1)) }
+        let r = c % 128, m = r / 32, w = r % 32
+        return ((c - r) / 2 + 4 * (w % 16) + m, w < 16 ? 0 : 4)
+    }
+}
+
 extension BlockedMatMul {
-    /// Row `row` of a `q8`, `q4` or `q4a` matrix as `Float` in lane order (4 or 8 values per lane).
+    /// Row `row` of a `q8`, `q4` or `q4a` matrix as `Float`, in column order.
     static func widenIntegerRow(_ weight: WeightMatrix, _ row: Int, into target: UnsafeMutablePointer<Float>) {
         let columns = weight.columns, groups = WeightFormat.groups(columns: columns)
         let source = UnsafeRawPointer(weight.data) + row * weight.format.rowBytes(columns: columns)
         let scales = weight.groupScales! + row * groups, offsets = weight.groupOffsets.map { $0 + row * groups }
         let out = UnsafeMutableRawPointer(target)
-        let full: Int
+        let whole: Int
         if weight.format == .q8 {
-            full = columns / 64 * 64
+            whole = columns / 64 * 64
             for g in 0..<(columns / 64) {
                 let biased = source.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self) ^ 0x8080_8080
-                let scale = q8LaneScales(scales, group: g)
-                for k in 0..<4 { out.storeBytes(of: widenQ8(biased, byte: k) * scale, toByteOffset: g * 256 + k * 64, as: SIMD16<Float>.self) }
+                for m in 0..<4 {
+                    let scale = SIMD16<Float>(repeating: halfToFloat(scales[2 * g + m / 2]))
+                    out.storeBytes(of: widenQ8(biased, byte: m) * scale, toByteOffset: g * 256 + m * 64, as: SIMD16<Float>.self)
+                }
             }
         } else {
-            full = columns / 128 * 128
+            whole = columns / 128 * 128
             let bias: Float = offsets == nil ? 8 : 0
             for g in 0..<(columns / 128) {
                 let lanes = source.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
-                let scale = q4LaneValues(scales, group: g)
-                let offset = offsets.map { q4LaneValues($0, group: g) } ?? SIMD16<Float>()
                 for k in 0..<8 {
+                    let scale = SIMD16<Float>(repeating: halfToFloat(scales[4 * g + k / 2]))
+                    let offset = SIMD16<Float>(repeating: offsets.map { halfToFloat($0[4 * g + k / 2]) } ?? 0)
                     out.storeBytes(of: widenQ4(lanes, nibble: k, bias: bias) * scale + offset, toByteOffset: g * 512 + k * 64, as: SIMD16<Float>.self)
                 }
             }
         }
-        if full < columns {
-            // The tail after the last full lane group, in column order.
+        if whole < columns {
+            // The tail after the last whole block.
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
             defer { scratch.deallocate() }
             weight.decodeRow(row, into: scratch)
-            (target + full).update(from: scratch + full, count: columns - full)
+            (target + whole).update(from: scratch + whole, count: columns - whole)
         }
     }
 }

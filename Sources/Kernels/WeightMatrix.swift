@@ -7,9 +7,10 @@ public enum WeightFormat: Sendable, Equatable {
     /// row-major as a `ceil(rows / blockRows) × ceil(columns / blockColumns)` grid. Edge
     /// blocks are partial. The element value is `fp8 × scale` (DeepSeek's `weight_scale_inv`).
     case fp8E4M3(blockRows: Int, blockColumns: Int)
-    /// Signed 8-bit integers with one F16 scale per `groupSize` columns of a row: `q × scale`.
+    /// Signed 8-bit integers with one F16 scale per `groupSize` columns of a row: `q × scale`. Bytes are
+    /// ordered by `IntegerLayout`.
     case q8
-    /// 4-bit values packed two to a byte (even column in the low nibble), one F16 scale per group:
+    /// 4-bit values packed two to a byte (ordered by `IntegerLayout`), one F16 scale per group:
     /// `(n − 8) × scale`.
     case q4
     /// 4-bit values as `q4`, with an F16 scale and an F16 offset per group: `n × scale + offset`.
@@ -115,12 +116,16 @@ public struct WeightMatrix: @unchecked Sendable {
             let scaleRow = groupScales! + row * groups, offsetRow = groupOffsets.map { $0 + row * groups }
             for c in 0..<columns {
                 let scale = NumberFormats.float(f16: scaleRow[c / WeightFormat.groupSize])
-                switch format {
-                case .q8: destination[c] = Float(Int8(bitPattern: source[c])) * scale
-                case .q4: destination[c] = Float(Int(source[c / 2] >> UInt8(4 * (c & 1)) & 0xF) - 8) * scale
-                default:
-                    let offset = NumberFormats.float(f16: offsetRow![c / WeightFormat.groupSize])
-                    destination[c] = Float(source[c / 2] >> UInt8(4 * (c & 1)) & 0xF) * scale + offset
+                if format == .q8 {
+                    destination[c] = Float(Int8(bitPattern: source[IntegerLayout.q8Position(column: c, columns: columns)])) * scale
+                    continue
+                }
+                let (byte, shift) = IntegerLayout.q4Position(column: c, columns: columns)
+                let code = Float(source[byte] >> UInt8(shift) & 0xF)
+                if let offsetRow {
+                    destination[c] = code * scale + NumberFormats.float(f16: offsetRow[c / WeightFormat.groupSize])
+                } else {
+                    destination[c] = (code - 8) * scale
                 }
             }
         }
