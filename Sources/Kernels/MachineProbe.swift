@@ -71,15 +71,50 @@ public enum MachineProbe {
         return best
     }
 
-    /// Peak resident memory of this process so far, in bytes.
+    /// Peak resident memory of this process since it started or since the last `resetPeakResident()`, in bytes.
     public static func peakResidentBytes() -> Int {
-        var usage = rusage()
         #if os(Linux)
+        // VmHWM follows resets; getrusage's maximum does not.
+        if let status = readFile("/proc/self/status"),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Int(line.dropFirst(6).split(separator: " ").first ?? "") {
+            return kilobytes * 1024
+        }
+        var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
         #else
+        var usage = rusage()
         getrusage(RUSAGE_SELF, &usage)
         return Int(usage.ru_maxrss)  // bytes on Darwin
         #endif
     }
+
+    /// Restarts the peak-memory count from the current resident size (Linux: `/proc/self/clear_refs`), so
+    /// a measurement excludes what came before, such as the bandwidth probe's buffer. Returns whether it could.
+    @discardableResult
+    public static func resetPeakResident() -> Bool {
+        #if os(Linux)
+        guard let file = fopen("/proc/self/clear_refs", "w") else { return false }
+        defer { fclose(file) }
+        return fputs("5", file) >= 0
+        #else
+        return false
+        #endif
+    }
+
+    #if os(Linux)
+    private static func readFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    #endif
 }

@@ -32,3 +32,19 @@ import Testing
         }
     }
 }
+
+@Suite struct MachineProbeTests {
+    /// After a large buffer is freed, resetting the peak leaves it out of the count (Linux).
+    @Test func peakResidentResetsAfterAFreedBuffer() throws {
+        #if os(Linux)
+        let bytes = 400 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
+        for offset in Swift.stride(from: 0, to: bytes, by: 4096) { buffer.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self) }
+        let withBuffer = MachineProbe.peakResidentBytes()
+        buffer.deallocate()
+        #expect(MachineProbe.resetPeakResident())
+        let after = MachineProbe.peakResidentBytes()
+        #expect(after < withBuffer - (200 << 20), "peak \(withBuffer) before the reset, \(after) after")
+        #endif
+    }
+}
