@@ -25,12 +25,14 @@ import Testing
 
     @Test func missingWeights() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.removeItem(at: folder.appendingPathComponent("model.safetensors"))
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["model.safetensors", "no such file"])
     }
 
     @Test func truncatedSafetensors() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("model.safetensors")
         let data = try Data(contentsOf: file)
         try data.prefix(data.count - 1000).write(to: file)
@@ -54,40 +56,47 @@ import Testing
     @Test func headerWhoseSizesLie() throws {
         // The first tensor's shape claims one more row than its offsets hold.
         let folder = try modelWithEditedHeader(replacing: "\"shape\":[512,64]", with: "\"shape\":[513,64]")
+        defer { try? FileManager.default.removeItem(at: folder) }
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["model.safetensors", "bad data offsets"])
     }
 
     @Test func unknownDType() throws {
         let folder = try modelWithEditedHeader(replacing: "\"dtype\":\"F32\"", with: "\"dtype\":\"Q99\"")
+        defer { try? FileManager.default.removeItem(at: folder) }
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["unknown dtype 'Q99'"])
     }
 
     @Test func tensorShapeDisagreesWithConfig() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try replaceConfig(in: folder) { $0 = $0.replacingOccurrences(of: "\"intermediate_size\": 96", with: "\"intermediate_size\": 100") }
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["mlp.gate_proj.weight", "[100, 64]"])
     }
 
     @Test func missingTensor() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try replaceConfig(in: folder) { $0 = $0.replacingOccurrences(of: "\"num_hidden_layers\": 3", with: "\"num_hidden_layers\": 4") }
         try expectOneLineError(["logits", "--model", folder.path, "--ids", "1"], mentioning: ["missing tensor", "model.layers.3."])
     }
 
     @Test func unknownModelType() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try replaceConfig(in: folder) { $0 = $0.replacingOccurrences(of: "\"deepseek_v3\"", with: "\"mistral\"") }
         try expectOneLineError(["info", "--model", folder.path], mentioning: ["model_type", "mistral"])
     }
 
     @Test func unsupportedConfigValueNamesTheKey() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try replaceConfig(in: folder) { $0 = $0.replacingOccurrences(of: "\"topk_method\": \"noaux_tc\"", with: "\"topk_method\": \"magic\"") }
         try expectOneLineError(["info", "--model", folder.path], mentioning: ["topk_method", "magic"])
     }
 
     @Test func configThatIsNotJSON() throws {
         let folder = try CLI.copyOfModel()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try replaceConfig(in: folder) { $0 = "{ broken" }
         try expectOneLineError(["info", "--model", folder.path], mentioning: ["config.json"])
     }

@@ -43,9 +43,14 @@ enum CLI {
                       exitedNormally: process.terminationReason == .exit)
     }
 
-    /// A writable copy of a fixture checkpoint.
+    /// A fresh path in the temporary directory (not created); callers remove what they make there.
+    static func temporaryPath(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    }
+
+    /// A writable copy of a fixture checkpoint; callers remove it.
     static func copyOfModel(_ name: String = "v3-yarn") throws -> URL {
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        let target = URL(fileURLWithPath: temporaryPath("cli"))
         try FileManager.default.copyItem(at: URL(fileURLWithPath: model(name)), to: target)
         return target
     }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ChatCommandTests {
     func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID().uuidString).json").path
+        let path = CLI.temporaryPath("messages") + ".json"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -13,6 +13,7 @@ import Testing
         let cases = try JSONValue.parse(Data(contentsOf: CLI.fixtures.appendingPathComponent("tokenizer/chat_cases.json"))).arrayValue!
         for c in cases {
             let path = try write(c["messages"]!.serialized())
+            defer { try? FileManager.default.removeItem(atPath: path) }
             var arguments = ["template", "--model", CLI.model(), "--messages", path, "--json"]
             if c["add_generation_prompt"] == .bool(true) { arguments.append("--add-generation-prompt") }
             let result = try CLI.run(arguments)
@@ -26,7 +27,9 @@ import Testing
     @Test func badMessageFilesAreOneLineErrors() throws {
         for (content, phrase) in [("{", "invalid JSON"), ("{\"x\": 1}", "expected a list"), ("[{\"content\": \"hi\"}]", "no string \"role\""),
                                   ("[{\"role\": \"wizard\", \"content\": \"hi\"}]", "unknown role 'wizard'")] {
-            let result = try CLI.run(["template", "--model", CLI.model(), "--messages", try write(content)])
+            let path = try write(content)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let result = try CLI.run(["template", "--model", CLI.model(), "--messages", path])
             #expect(result.exitedNormally && result.status != 0)
             #expect(result.stderr.contains(phrase), "stderr: \(result.stderr)")
         }

@@ -38,7 +38,8 @@ import Testing
     }
 
     @Test func tokenizeNeedsOnlyTheTokenizerFiles() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+        let folder = URL(fileURLWithPath: CLI.temporaryPath("tok"))
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for file in ["tokenizer.json", "tokenizer_config.json"] {
             try FileManager.default.copyItem(at: URL(fileURLWithPath: CLI.model()).appendingPathComponent(file),

@@ -3,13 +3,12 @@ import JSON
 import Testing
 
 @Suite struct InitCommandTests {
-    func temporaryFolder() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
-    }
+    func temporaryFolder() -> String { CLI.temporaryPath("init") }
 
     @Test(arguments: ["f32", "f16", "bf16", "fp8", "q8", "q4", "q4a"])
     func writesALoadableCheckpoint(dtype: String) throws {
         let out = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let config = URL(fileURLWithPath: CLI.model("v3-fp8-real-heads")).appendingPathComponent("config.json").path
         let made = try CLI.run(["init", "--config", config, "--out", out, "--dtype", dtype, "--seed", "7"])
         #expect(made.status == 0, "\(made.stderr)")
@@ -26,6 +25,7 @@ import Testing
     @Test func sameSeedSameFileOtherSeedOtherFile() throws {
         let config = URL(fileURLWithPath: CLI.model()).appendingPathComponent("config.json").path
         let (a, b, c) = (temporaryFolder(), temporaryFolder(), temporaryFolder())
+        defer { for folder in [a, b, c] { try? FileManager.default.removeItem(atPath: folder) } }
         for (out, seed, threads) in [(a, "1", "1"), (b, "1", "2"), (c, "2", "2")] {
             #expect(try CLI.run(["init", "--config", config, "--out", out, "--seed", seed, "--threads", threads]).status == 0)
         }

@@ -6,9 +6,7 @@ import Testing
 @Suite struct QuantizeCommandTests {
     static let text = CLI.fixtures.appendingPathComponent("text/sample.txt").path
 
-    func temporaryFolder() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("quantize-\(UUID().uuidString)").path
-    }
+    func temporaryFolder() -> String { CLI.temporaryPath("quantize") }
 
     @Test func quantizeThenMeasureAgainstTheOriginal() throws {
         let out = temporaryFolder()

@@ -8,6 +8,7 @@ import Testing
     @Test func shardedCheckpointGivesTheSameLogits() throws {
         let source = URL(fileURLWithPath: Fixtures.model("v3-yarn"))
         let folder = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: folder.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: source.path)
         let names = checkpoint.names

@@ -8,6 +8,7 @@ import Testing
     @Test func mtpLayerIsSetAsideAndCountedSeparately() throws {
         let source = URL(fileURLWithPath: Fixtures.model("v3-yarn"))
         let folder = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         for file in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
             try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
         }

@@ -22,6 +22,7 @@ func temporaryFile(_ data: Data) throws -> String {
         let a = Tensor(name: "a", shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
         let b = Tensor(name: "b.bias", dtype: .bf16, shape: [2], storage: .owned(bytes: [0x80, 0x3F, 0x00, 0x40]))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rt-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsWriter.write([b, a], metadata: ["format": "pt"], to: path)
         let file = try SafetensorsFile(path: path)
         #expect(file.names == ["a", "b.bias"])
@@ -33,6 +34,7 @@ func temporaryFile(_ data: Data) throws -> String {
 
     @Test func tooShortFileIsTruncated() throws {
         let path = try temporaryFile(Data([1, 2, 3]))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.truncated(path: path, detail: "3 bytes, shorter than the 8-byte header length")) {
             try SafetensorsFile(path: path)
         }
@@ -42,12 +44,14 @@ func temporaryFile(_ data: Data) throws -> String {
         var data = rawSafetensors(header: "{}", data: [])
         data.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(1000).littleEndian) { Data($0) })
         let path = try temporaryFile(data)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.self) { try SafetensorsFile(path: path) }
     }
 
     @Test func dataEndingPastTheFileIsTruncated() throws {
         let header = #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#
         let path = try temporaryFile(rawSafetensors(header: header, data: [UInt8](repeating: 0, count: 8)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.truncated(path: path, detail: "tensor 'w' ends at byte 16 of a 8-byte data section")) {
             try SafetensorsFile(path: path)
         }
@@ -56,6 +60,7 @@ func temporaryFile(_ data: Data) throws -> String {
     @Test func offsetsThatDisagreeWithTheShapeAreRejected() throws {
         let header = #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#
         let path = try temporaryFile(rawSafetensors(header: header, data: [UInt8](repeating: 0, count: 16)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.badOffsets(path: path, tensor: "w", detail: "16 bytes for shape [3] of F32 (12 expected)")) {
             try SafetensorsFile(path: path)
         }
@@ -64,28 +69,33 @@ func temporaryFile(_ data: Data) throws -> String {
     @Test func reversedOffsetsAreRejected() throws {
         let header = #"{"w":{"dtype":"U8","shape":[0],"data_offsets":[8,4]}}"#
         let path = try temporaryFile(rawSafetensors(header: header, data: [UInt8](repeating: 0, count: 8)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.self) { try SafetensorsFile(path: path) }
     }
 
     @Test func unknownDTypeIsNamed() throws {
         let header = #"{"w":{"dtype":"F4_E2M1","shape":[2],"data_offsets":[0,1]}}"#
         let path = try temporaryFile(rawSafetensors(header: header, data: [0]))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.unknownDType(path: path, tensor: "w", dtype: "F4_E2M1")) { try SafetensorsFile(path: path) }
     }
 
     @Test func headerThatIsNotJSONIsRejected() throws {
         let path = try temporaryFile(rawSafetensors(header: "{not json", data: []))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.invalidHeader(path: path, detail: "not JSON")) { try SafetensorsFile(path: path) }
     }
 
     @Test func missingTensorAndMissingFileAreNamed() throws {
         let path = try temporaryFile(rawSafetensors(header: "{}", data: []))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: TensorsError.missingTensor(name: "x", location: path)) { try SafetensorsFile(path: path).tensor("x") }
         #expect(throws: TensorsError.fileNotFound(path: "/no/such.safetensors")) { try SafetensorsFile(path: "/no/such.safetensors") }
     }
 
     @Test func shardedCheckpointFindsEveryTensor() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try SafetensorsWriter.write([Tensor(name: "a", shape: [1], floats: [1])], to: folder.appendingPathComponent("s1.safetensors").path)
         try SafetensorsWriter.write([Tensor(name: "b", shape: [1], floats: [2])], to: folder.appendingPathComponent("s2.safetensors").path)
@@ -98,6 +108,7 @@ func temporaryFile(_ data: Data) throws -> String {
 
     @Test func shardOutsideTheFolderIsRejected() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("escape-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(#"{"weight_map": {"a": "../x.safetensors"}}"#.utf8).write(to: folder.appendingPathComponent("model.safetensors.index.json"))
         #expect(throws: TensorsError.self) { try Checkpoint(directory: folder.path) }
