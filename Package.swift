@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (dependencies point down only; see README "Layout"):
-//   deepseek (CLI) → Engine → Model → Tensors → Kernels
+//   deepseek (CLI) → Engine → Model → Tensors → Kernels → CPUFeatures
 //                           → Tokenizer → JSON
 //                           → Sampling → Kernels
 let package = Package(
@@ -27,7 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Kernels", swiftSettings: [
+        // Header-only: which CPU features the compiler targets, readable from Swift.
+        .target(name: "CPUFeatures"),
+        .target(name: "Kernels", dependencies: ["CPUFeatures"], swiftSettings: [
             .unsafeFlags(["-Xcc", "-march=native"], .when(traits: ["NativeCPU"])),
             .define("NATIVE_CPU", .when(traits: ["NativeCPU"])),
         ]),

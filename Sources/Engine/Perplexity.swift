@@ -24,9 +24,11 @@ public enum Perplexity {
 
     /// Scores `tokens` in consecutive chunks of `context` tokens, each run from an empty cache; every
     /// position but a chunk's last predicts the next token of the chunk.
-    public static func evaluate(model: Transformer, reference: Transformer?, tokens: [Int], context: Int) throws -> Report {
+    public static func evaluate(model: Transformer, reference: Transformer?, tokens: [Int], context: Int, batch: Int? = nil) throws -> Report {
         guard tokens.count >= 2 else { throw EngineError.invalidEvaluation("needs at least 2 tokens, got \(tokens.count)") }
         guard context >= 2 else { throw EngineError.invalidEvaluation("--context must be at least 2, got \(context)") }
+        let batch = batch ?? context
+        guard batch >= 1 else { throw EngineError.invalidEvaluation("--batch-size must be at least 1, got \(batch)") }
         let vocab = model.config.vocabSize
         if let reference, reference.config.vocabSize != vocab {
             throw EngineError.invalidEvaluation("the reference's vocabulary (\(reference.config.vocabSize)) differs from the model's (\(vocab))")
@@ -37,8 +39,8 @@ public enum Perplexity {
         while start + 1 < tokens.count {
             let chunk = Array(tokens[start..<min(start + context, tokens.count)])
             start += chunk.count
-            let logits = try allLogits(model, chunk)
-            let referenceLogits = try reference.map { try allLogits($0, chunk) }
+            let logits = try allLogits(model, chunk, batch: batch)
+            let referenceLogits = try reference.map { try allLogits($0, chunk, batch: batch) }
             report.chunks += 1
             for position in 0..<chunk.count {
                 let row = logits[(position * vocab)..<((position + 1) * vocab)]
@@ -68,9 +70,18 @@ public enum Perplexity {
         return report
     }
 
-    private static func allLogits(_ model: Transformer, _ tokens: [Int]) throws -> [Float] {
+    /// The logits at every position of `tokens`, fed `batch` tokens a step into one cache.
+    private static func allLogits(_ model: Transformer, _ tokens: [Int], batch: Int) throws -> [Float] {
         var cache = model.makeCache(capacity: tokens.count)
-        return try model.forward(tokens: tokens, cache: &cache, logits: .all)
+        var logits: [Float] = []
+        logits.reserveCapacity(tokens.count * model.config.vocabSize)
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + batch, tokens.count)
+            logits += try model.forward(tokens: Array(tokens[start..<end]), cache: &cache, logits: .all)
+            start = end
+        }
+        return logits
     }
 
     private static func argmax(_ row: ArraySlice<Float>) -> Int {

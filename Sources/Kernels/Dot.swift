@@ -1,3 +1,5 @@
+import CPUFeatures
+
 /// Inner products of a stored weight row with `Float` vectors, widening the stored format in
 /// registers. Accumulation goes through `multiplyAdd` (fused where the target has FMA).
 
@@ -19,6 +21,10 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
     }
     return sum
 }
+
+/// How far ahead of a row stream the decode kernels ask for cache lines (measured on a 2-core EPYC:
+/// 2 KB ahead lifts a BF16 matrix-vector product from ~15.7 to ~18.5 GB/s on 2 threads).
+let prefetchDistance = 2048
 
 /// 2¹²⁰: moves FP8 E4M3 bits placed in a binary32 (exponent bias 7 → 127) to their value.
 @usableFromInline let fp8ExponentShift: Float = 0x1p120
@@ -59,21 +65,31 @@ struct PackedVector {
     let perLane: Int
     /// Sums of each `WeightFormat.groupSize` columns of the original, for `q4a`'s offsets; nil otherwise.
     let groupSums: UnsafeMutablePointer<Float>?
+    /// Int8 codes of the vector for the integer formats' products, where this build has them; nil otherwise.
+    let quantized: QuantizedActivations?
 
     var groupWidth: Int { 16 * perLane }
     var fullGroups: Int { count / groupWidth }
 
     /// The vector prepared for products with rows of `weight`.
-    init(_ x: UnsafePointer<Float>, count: Int, for weight: WeightMatrix) {
+    ///
+    /// - Parameter quantize: for the integer formats, whether to take the integer path
+    ///   (`QuantizedActivations`) where this build has it; false keeps the `Float` widening.
+    init(_ x: UnsafePointer<Float>, count: Int, for weight: WeightMatrix, quantize: Bool = true) {
         let perLane = BlockedMatMul.lanePacking(weight.format)
         let isFP8 = if case .fp8E4M3 = weight.format { true } else { false }
-        self.init(x, count: count, perLane: perLane, scale: isFP8 ? fp8ActivationShift : 1, groupSums: weight.format == .q4a)
+        let quantized = quantize && weight.format.isGrouped && QuantizedActivations.isAvailable
+        self.init(x, count: count, perLane: perLane, scale: isFP8 ? fp8ActivationShift : 1, groupSums: weight.format == .q4a,
+                  quantizedFor: quantized ? weight.format : nil)
     }
 
     /// - Parameters:
     ///   - scale: multiplies the permuted copy (FP8 passes `fp8ActivationShift`).
     ///   - groupSums: whether to keep the sums of each group of columns.
-    init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1, groupSums: Bool = false) {
+    ///   - quantizedFor: the integer format to quantize the vector for, if any.
+    init(_ x: UnsafePointer<Float>, count: Int, perLane: Int, scale: Float = 1, groupSums: Bool = false,
+         quantizedFor format: WeightFormat? = nil) {
+        quantized = format.map { QuantizedActivations(x, count: count, format: $0) }
         original = x
         self.count = count
         self.perLane = perLane
@@ -101,6 +117,7 @@ struct PackedVector {
     func deallocate() {
         permuted.deallocate()
         groupSums?.deallocate()
+        quantized?.deallocate()
     }
 }
 
@@ -110,6 +127,7 @@ func dotBF16(_ row: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
     var low = SIMD16<Float>(), high = SIMD16<Float>()
     let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
     for g in 0..<x.fullGroups {
+        deepseek_prefetch(raw + g * 64 + prefetchDistance)
         let (a, b) = widenBF16Pairs(raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self))
         multiplyAdd(&low, a, xs.loadUnaligned(fromByteOffset: g * 128, as: SIMD16<Float>.self))
         multiplyAdd(&high, b, xs.loadUnaligned(fromByteOffset: g * 128 + 64, as: SIMD16<Float>.self))
@@ -133,6 +151,7 @@ func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColu
         var accumulator = SIMD16<Float>()
         let end = min(g + groupsPerBlock, x.fullGroups)
         while g < end {
+            deepseek_prefetch(raw + g * 64 + prefetchDistance)
             let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
             let base = g * 256
             multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 0), xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self))
@@ -173,11 +192,22 @@ extension WeightMatrix {
                           blockColumns: blockColumns, x)
         case .q8:
             let groups = WeightFormat.groups(columns: columns)
-            return dotQ8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: groupScales! + r * groups, x)
+            let row = data.assumingMemoryBound(to: UInt8.self) + r * columns, rowScales = groupScales! + r * groups
+            #if arch(x86_64)
+            if let quantized = x.quantized { return dotQ8AVX2(row, scales: rowScales, quantized) + q8Tail(row, scales: rowScales, x) }
+            #endif
+            return dotQ8(row, scales: rowScales, x)
         case .q4, .q4a:
             let groups = WeightFormat.groups(columns: columns)
-            return dotQ4(data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), scales: groupScales! + r * groups,
-                         offsets: groupOffsets.map { $0 + r * groups }, x)
+            let row = data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), rowScales = groupScales! + r * groups
+            let rowOffsets = groupOffsets.map { $0 + r * groups }
+            #if arch(x86_64)
+            if let quantized = x.quantized {
+                return dotQ4AVX2(row, scales: rowScales, offsets: rowOffsets, groupSums: x.groupSums, quantized)
+                    + q4Tail(row, scales: rowScales, offsets: rowOffsets, x)
+            }
+            #endif
+            return dotQ4(row, scales: rowScales, offsets: rowOffsets, x)
         default:
             decodeRow(r, into: scratch)
             return Kernels.dot(scratch, x.original, count: columns)

@@ -28,12 +28,22 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
         job.input.withUnsafeBufferPointer { (inputBuffer + offset).update(from: $0.baseAddress!, count: $0.count) }
         offset += job.input.count
     }
+    // Jobs on the same input array (say, every expert's gate and up projections) in the same format
+    // share its prepared vectors.
+    var preparedFor: [PreparedKey: Int] = [:]
+    var prepared: [[PackedVector]] = []
     let packed = jobs.indices.map { j in
-        (0..<tokens).map { t in
+        let key = PreparedKey(input: jobs[j].input.withUnsafeBufferPointer { $0.baseAddress }, count: jobs[j].input.count,
+                              format: jobs[j].weight.format)
+        if key.input != nil, let index = preparedFor[key] { return prepared[index] }
+        let vectors = (0..<tokens).map { t in
             PackedVector(inputBuffer + inputOffsets[j] + t * jobs[j].weight.columns, count: jobs[j].weight.columns, for: jobs[j].weight)
         }
+        preparedFor[key] = prepared.count
+        prepared.append(vectors)
+        return vectors
     }
-    defer { packed.joined().forEach { $0.deallocate() } }
+    defer { prepared.joined().forEach { $0.deallocate() } }
     let maxColumns = jobs.map(\.weight.columns).max() ?? 1
     let averageColumns = jobs.isEmpty ? 1 : jobs.map(\.weight.columns).reduce(0, +) / jobs.count
     ThreadPool.parallelFor(totalRows, grain: max(1, 65_536 / max(averageColumns * tokens, 1))) { range in
@@ -59,4 +69,11 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
         outputs[j].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: outputBuffer + starts[j] * tokens, count: $0.count) }
     }
     return outputs
+}
+
+/// An input array's storage and the weight format its vectors were prepared for.
+private struct PreparedKey: Hashable {
+    let input: UnsafePointer<Float>?
+    let count: Int
+    let format: WeightFormat
 }

@@ -1,3 +1,5 @@
+import CPUFeatures
+
 /// Widening of the integer formats in registers.
 ///
 /// Integers become `Float` without a conversion instruction: a code `u < 2²³` OR-ed into the bits of
@@ -41,6 +43,7 @@ func dotQ8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: Pack
     var total = SIMD16<Float>()
     let blocks = x.count / 64
     for g in 0..<blocks {
+        deepseek_prefetch(raw + g * 64 + prefetchDistance)
         let biased = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self) ^ 0x8080_8080
         let base = g * 256
         var first = widenQ8(biased, byte: 0) * xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self)
@@ -50,8 +53,14 @@ func dotQ8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: Pack
         multiplyAdd(&total, first, SIMD16(repeating: halfToFloat(scales[2 * g])))
         multiplyAdd(&total, second, SIMD16(repeating: halfToFloat(scales[2 * g + 1])))
     }
-    var sum = horizontalSum(total)
-    for c in (blocks * 64)..<x.count {
+    return horizontalSum(total) + q8Tail(row, scales: scales, x)
+}
+
+/// The columns of a `q8` row after its last whole 64-column block, times `x` (stored in order).
+@inline(__always)
+func q8Tail(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
+    var sum: Float = 0
+    for c in (x.count / 64 * 64)..<x.count {
         sum += Float(Int8(bitPattern: row[c])) * halfToFloat(scales[c / WeightFormat.groupSize]) * x.original[c]
     }
     return sum
@@ -63,18 +72,24 @@ func dotQ8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: Pack
 @inline(__always)
 func dotQ4(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offsets: UnsafePointer<UInt16>?, _ x: PackedVector) -> Float {
     let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.original)
-    let bias: Float = offsets == nil ? 8 : 0
     let blocks = x.count / 128
     // Two inlined copies, so the q4 loop carries no offset test.
     let total = offsets == nil ? q4Blocks(raw, xs, blocks: blocks, scales: scales, offsets: nil)
                                : q4Blocks(raw, xs, blocks: blocks, scales: scales, offsets: offsets)
-    var sum = horizontalSum(total)
+    return horizontalSum(total) + q4Tail(row, scales: scales, offsets: offsets, x)
+}
+
+/// The columns of a `q4`/`q4a` row after its last whole 128-column block, times `x`, with their groups' offsets.
+@inline(__always)
+func q4Tail(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offsets: UnsafePointer<UInt16>?, _ x: PackedVector) -> Float {
+    let bias: Float = offsets == nil ? 8 : 0
+    let blocks = x.count / 128
+    var sum: Float = 0
     for c in (blocks * 128)..<x.count {
         let (byte, shift) = IntegerLayout.q4Position(column: c, columns: x.count)
         sum += (Float(row[byte] >> UInt8(shift) & 0xF) - bias) * halfToFloat(scales[c / WeightFormat.groupSize]) * x.original[c]
     }
     if let offsets, let sums = x.groupSums {
-        // The offsets of the groups after the last whole block.
         for g in (blocks * 4)..<WeightFormat.groups(columns: x.count) { sum += halfToFloat(offsets[g]) * sums[g] }
     }
     return sum
@@ -87,6 +102,7 @@ func q4Blocks(_ raw: UnsafeRawPointer, _ xs: UnsafeRawPointer, blocks: Int, scal
     let bias: Float = offsets == nil ? 8 : 0
     var total = SIMD16<Float>()
     for g in 0..<blocks {
+        deepseek_prefetch(raw + g * 64 + prefetchDistance)
         let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
         let base = g * 512
         for m in 0..<4 {

@@ -26,18 +26,19 @@ public struct LatentAttentionShape: Sendable {
 /// DeepSeek-V2 §2.1.2; derivation in docs/Model.md).
 ///
 /// For each query head h, `q_nope` is moved into latent space through the key half of
-/// `kv_b_proj` (`q_lat = W_UKᵀ q_nope`), so a score is `q_lat · c_KV + q_rope · k_rope`; the
-/// attention-weighted latent is projected back through the value half (`W_UV`). The cache is read
-/// once per head and never expanded.
+/// `kv_b_proj` (`q_lat = W_UKᵀ q_nope`, one product per head with `keys`, all heads under one
+/// dispatch), so a score is `q_lat · c_KV + q_rope · k_rope`; the attention-weighted latent is
+/// projected back through the value half (`W_UV`). The cache is never expanded.
 ///
 /// - Parameters:
 ///   - query: `[tokens, heads, qkNopeDim + qkRopeDim]`, rotary part already rotated.
 ///   - cache: `[positions, kvLoraRank + qkRopeDim]`: normalised `c_KV` then rotated `k_rope`.
-///   - kvB: `kv_b_proj`, `[heads × (qkNopeDim + vHeadDim), kvLoraRank]`.
+///   - kvB: `kv_b_proj`, `[heads × (qkNopeDim + vHeadDim), kvLoraRank]` (its value half is used).
+///   - keys: `kv_b_proj`'s key half, transposed per head.
 ///   - firstQueryPosition: position of query 0; query `t` sees positions `0...firstQueryPosition + t`.
 /// - Returns: `[tokens, heads × vHeadDim]`.
 public func latentAttention(
-    query: [Float], cache: [Float], kvB: WeightMatrix, shape s: LatentAttentionShape,
+    query: [Float], cache: [Float], kvB: WeightMatrix, keys: AbsorbedKeys, shape s: LatentAttentionShape,
     tokens: Int, firstQueryPosition: Int, scale: Float
 ) -> [Float] {
     let positions = firstQueryPosition + tokens
@@ -47,43 +48,43 @@ public func latentAttention(
                  "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
     var output = [Float](repeating: 0, count: tokens * s.heads * s.vHeadDim)
     let rank = s.kvLoraRank
+    // q_lat[h] = W_UK[h]ᵀ q_nope[h] for every head and token: [heads][tokens, rank].
+    let jobs: [(weight: WeightMatrix, input: [Float])] = (0..<s.heads).map { h in
+        var nope: [Float] = []
+        nope.reserveCapacity(tokens * s.qkNopeDim)
+        for t in 0..<tokens {
+            let start = (t * s.heads + h) * s.qkHeadDim
+            nope.append(contentsOf: query[start..<(start + s.qkNopeDim)])
+        }
+        return (keys.head(h), nope)
+    }
+    let latentQueries = Array(groupedMatmul(jobs, tokens: tokens).joined())
     // Each work item is one token and a contiguous group of heads. Within an item the cache is walked
     // position by position, each row serving every head of the group, so the cache is read twice per
     // item (scores, then the weighted sum) rather than twice per head.
     let groups = min(s.heads, max(1, ThreadPool.threads))
     query.withUnsafeBufferPointer { qBuffer in
+      latentQueries.withUnsafeBufferPointer { lBuffer in
         cache.withUnsafeBufferPointer { cBuffer in
             output.withUnsafeMutableBufferPointer { oBuffer in
-                let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!
-                let perLane = BlockedMatMul.lanePacking(kvB.format)
+                let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!, latent = lBuffer.baseAddress!
                 ThreadPool.parallelFor(tokens * groups) { items in
                     let maxHeads = (s.heads + groups - 1) / groups
-                    let latentQuery = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * rank)
                     let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * rank)
-                    let laneQuery = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let row = UnsafeMutablePointer<Float>.allocate(capacity: rank)
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * positions)
-                    defer { [latentQuery, latentOut, laneQuery, row, scores].forEach { $0.deallocate() } }
+                    defer { [latentOut, row, scores].forEach { $0.deallocate() } }
                     for item in items {
                         let t = item / groups, group = item % groups
                         let heads = (s.heads * group / groups)..<(s.heads * (group + 1) / groups)
                         let visible = firstQueryPosition + t + 1
-                        // q_lat[h] = Σ_n q_nope[h][n] · W_UK[h][n, :], accumulated in the rows' lane order.
-                        for (i, h) in heads.enumerated() {
-                            let qHead = q + (t * s.heads + h) * s.qkHeadDim
-                            laneQuery.initialize(repeating: 0, count: rank)
-                            for n in 0..<s.qkNopeDim {
-                                BlockedMatMul.widenRow(kvB, h * s.kvBRowsPerHead + n, into: row, perLane: perLane)
-                                axpy(laneQuery, row, qHead[n], count: rank)
-                            }
-                            BlockedMatMul.unpermute(laneQuery, into: latentQuery + i * rank, count: rank, perLane: perLane)
-                        }
                         // Scores of every head of the group, one cache row at a time.
                         for p in 0..<visible {
                             let entry = c + p * s.latentWidth
-                            for (i, h) in heads.enumerated() {
+                            for h in heads {
+                                let i = h - heads.lowerBound
                                 let qRope = q + (t * s.heads + h) * s.qkHeadDim + s.qkNopeDim
-                                scores[i * positions + p] = (dot(latentQuery + i * rank, entry, count: rank)
+                                scores[i * positions + p] = (dot(latent + (h * tokens + t) * rank, entry, count: rank)
                                                              + dot(qRope, entry + rank, count: s.qkRopeDim)) * scale
                             }
                         }
@@ -105,6 +106,7 @@ public func latentAttention(
                 }
             }
         }
+      }
     }
     return output
 }

@@ -1,5 +1,5 @@
 /// How the elements of a weight matrix are stored.
-public enum WeightFormat: Sendable, Equatable {
+public enum WeightFormat: Sendable, Hashable {
     case f32
     case f16
     case bf16

@@ -14,6 +14,8 @@ public struct MLAttention: Sendable {
     let kvAProjWithMQA: Linear
     let kvANorm: RMSNorm
     let kvBProj: Linear
+    /// `kv_b_proj`'s key half transposed per head, for the absorbed form.
+    let absorbedKeys: AbsorbedKeys
     let oProj: Linear
     let heads: Int
     let qkNopeDim: Int
@@ -44,6 +46,8 @@ public struct MLAttention: Sendable {
         kvANorm = try loader.rmsNorm(spec(.kvANorm)!)
         kvBProj = try loader.linear(spec(.kvBProj)!)
         oProj = try loader.linear(spec(.oProj)!, bias: spec(.oProjBias))
+        absorbedKeys = AbsorbedKeys(kvB: kvBProj.weight, shape: LatentAttentionShape(
+            heads: heads, qkNopeDim: qkNopeDim, qkRopeDim: qkRopeDim, vHeadDim: vHeadDim, kvLoraRank: kvLoraRank))
     }
 
     var qkHeadDim: Int { qkNopeDim + qkRopeDim }
@@ -88,9 +92,7 @@ public struct MLAttention: Sendable {
         case absorbed
     }
 
-    var shape: LatentAttentionShape {
-        LatentAttentionShape(heads: heads, qkNopeDim: qkNopeDim, qkRopeDim: qkRopeDim, vHeadDim: vHeadDim, kvLoraRank: kvLoraRank)
-    }
+    var shape: LatentAttentionShape { absorbedKeys.shape }
 
     /// The cheaper form for `tokens` new positions after `start` cached ones.
     func cheaperForm(tokens: Int, start: Int) -> Form {
@@ -114,7 +116,7 @@ public struct MLAttention: Sendable {
         cache.append(layer: layer, latents: latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
         let chosen = form == .automatic ? cheaperForm(tokens: tokens, start: start) : form
         let attended = chosen == .absorbed
-            ? latentAttention(query: q, cache: cache.layers[layer], kvB: kvBProj.weight, shape: shape, tokens: tokens,
+            ? latentAttention(query: q, cache: cache.layers[layer], kvB: kvBProj.weight, keys: absorbedKeys, shape: shape, tokens: tokens,
                               firstQueryPosition: start, scale: softmaxScale)
             : expandedAttention(q, tokens: tokens, start: start, cached: cache.layers[layer])
         return oProj(attended, tokens: tokens)

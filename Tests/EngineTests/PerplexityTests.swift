@@ -50,10 +50,27 @@ import Tokenizer
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("deepseek-ppl-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         _ = try CheckpointQuantizer.quantize(from: Self.trained, to: out.path, recipe: try QuantizationRecipe(format: format))
-        let report = try Perplexity.evaluate(model: try Transformer(directory: out.path), reference: try Transformer(directory: Self.trained),
-                                             tokens: try tokens(), context: 128)
-        #expect(report.top1Agreement! >= top1, "\(format): top-1 \(report.top1Agreement!)")
-        #expect(report.meanKL! <= kl && report.meanKL! > 0, "\(format): KL \(report.meanKL!)")
+        let (model, reference) = (try Transformer(directory: out.path), try Transformer(directory: Self.trained))
+        // The whole chunk at once (prefill's path), then token by token (decoding's, with Int8 activations
+        // for the integer formats where the build has them).
+        for batch in [128, 1] {
+            let report = try Perplexity.evaluate(model: model, reference: reference, tokens: try tokens(), context: 128, batch: batch)
+            #expect(report.top1Agreement! >= top1, "\(format) batch \(batch): top-1 \(report.top1Agreement!)")
+            #expect(report.meanKL! <= kl && report.meanKL! > 0, "\(format) batch \(batch): KL \(report.meanKL!)")
+        }
+    }
+
+    /// Scoring token by token through the cache gives the perplexity of scoring whole chunks.
+    @Test func decodingStepsScoreLikeWholeChunks() throws {
+        let model = try Transformer(directory: Self.trained)
+        let ids = Array(try tokens().prefix(100))
+        let whole = try Perplexity.evaluate(model: model, reference: nil, tokens: ids, context: 50)
+        let stepped = try Perplexity.evaluate(model: model, reference: nil, tokens: ids, context: 50, batch: 1)
+        let mixed = try Perplexity.evaluate(model: model, reference: nil, tokens: ids, context: 50, batch: 7)
+        #expect(abs(stepped.perplexity - whole.perplexity) <= 1e-3 * whole.perplexity)
+        #expect(abs(mixed.perplexity - whole.perplexity) <= 1e-3 * whole.perplexity)
+        #expect(stepped.scoredTokens == whole.scoredTokens && stepped.chunks == 2)
+        #expect(throws: EngineError.self) { try Perplexity.evaluate(model: model, reference: nil, tokens: ids, context: 50, batch: 0) }
     }
 
     @Test func tooFewTokensIsAnError() throws {

@@ -58,10 +58,36 @@ import Testing
                 let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!, scales: s.baseAddress,
                                           groupScales: gs.baseAddress, groupOffsets: go.baseAddress)
                 let dense = weight.dequantized()
-                let expected = naive(input, tokens: tokens, dense, rows: rows, columns: columns)
+                let exact = naive(input, tokens: tokens, dense, rows: rows, columns: columns)
                 let actual = matmul(input, tokens: tokens, weight: weight)
+                var expected = exact
+                if Self.quantizesActivations(format, tokens: tokens) {
+                    // The integer path multiplies quantized activations: it must match a naive product of
+                    // exactly those, and stay within half an activation step of the Float product.
+                    expected = Self.quantizedReference(input, tokens: tokens, dense, offsets: groupOffsets, rows: rows, columns: columns,
+                                                       format: format)
+                    let bound = Self.activationErrorBound(input, tokens: tokens, dense, rows: rows, columns: columns, format: format)
+                    for i in actual.indices {
+                        #expect(abs(actual[i] - exact[i]) <= bound[i] + 1e-5 * Float(columns), "\(format) \(rows)×\(columns)×\(tokens) [\(i)]")
+                    }
+                }
                 let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
                 #expect(worst <= 1e-5 * Float(columns), "\(format) \(rows)×\(columns)×\(tokens): \(worst)")
+                if format.isGrouped && tokens < BlockedMatMul.tokenStep {
+                    // The Float widening of the integer formats (taken where AVX2 is missing) still matches.
+                    input.withUnsafeBufferPointer { x in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+                        defer { scratch.deallocate() }
+                        for t in 0..<tokens {
+                            let packed = PackedVector(x.baseAddress! + t * columns, count: columns, for: weight, quantize: false)
+                            defer { packed.deallocate() }
+                            for r in 0..<rows {
+                                let value = weight.dot(row: r, packed, scratch: scratch)
+                                #expect(abs(value - exact[t * rows + r]) <= 1e-5 * Float(columns), "\(format) Float path \(rows)×\(columns) [\(t), \(r)]")
+                            }
+                        }
+                    }
+                }
                 // The dequantised values are the stored format's values.
                 for i in Swift.stride(from: 0, to: rows * columns, by: max(1, rows * columns / 97)) {
                     let stored: Float
@@ -83,6 +109,47 @@ import Testing
               }
             }
         }
+    }
+
+    /// Whether `matmul` multiplies `format` rows by Int8 activations for `tokens` tokens on this build.
+    static func quantizesActivations(_ format: WeightFormat, tokens: Int) -> Bool {
+        format.isGrouped && tokens < BlockedMatMul.tokenStep && QuantizedActivations.isAvailable
+    }
+
+    /// The integer path's product from its definition: the weights times the quantized activations,
+    /// except `q4a`'s offsets, which multiply the `Float` activations (their group sums).
+    static func quantizedReference(_ input: [Float], tokens: Int, _ dense: [Float], offsets: [UInt16], rows: Int, columns: Int,
+                                   format: WeightFormat) -> [Float] {
+        let effective = (0..<tokens).flatMap { t in
+            QuantizedActivations.effectiveInput(Array(input[(t * columns)..<((t + 1) * columns)]), format: format)
+        }
+        guard format == .q4a else { return MatMulTests().naive(effective, tokens: tokens, dense, rows: rows, columns: columns) }
+        let groups = WeightFormat.groups(columns: columns)
+        let offsetPart = (0..<(rows * columns)).map { i in NumberFormats.float(f16: offsets[i / columns * groups + i % columns / 32]) }
+        let scaled = zip(dense, offsetPart).map { $0 - $1 }
+        return zip(MatMulTests().naive(effective, tokens: tokens, scaled, rows: rows, columns: columns),
+                   MatMulTests().naive(input, tokens: tokens, offsetPart, rows: rows, columns: columns)).map { $0 + $1 }
+    }
+
+    /// For each output, `Σ_c |w[r, c]| · d/2` over the columns of whole integer blocks, `d` being that
+    /// column's activation step (`max|x|` of its group of 32 over 127): how far quantizing the
+    /// activations may move a product. Computed here from the definition, not by the kernel's code.
+    static func activationErrorBound(_ input: [Float], tokens: Int, _ dense: [Float], rows: Int, columns: Int,
+                                     format: WeightFormat) -> [Float] {
+        let whole = columns / (format == .q8 ? 64 : 128) * (format == .q8 ? 64 : 128)
+        var bound = [Float](repeating: 0, count: tokens * rows)
+        for t in 0..<tokens {
+            let steps = (0..<whole).map { c in
+                let g = c / 32 * 32 + t * columns
+                return input[g..<(g + 32)].map(abs).max()! / 127
+            }
+            for r in 0..<rows {
+                var sum: Float = 0
+                for c in 0..<whole { sum += abs(dense[r * columns + c]) * steps[c] / 2 }
+                bound[t * rows + r] = sum * 1.001
+            }
+        }
+        return bound
     }
 
     @Test(arguments: [WeightFormat.f32, .bf16, .f16, .fp8E4M3(blockRows: 128, blockColumns: 128), .fp8E4M3(blockRows: 3, blockColumns: 5),

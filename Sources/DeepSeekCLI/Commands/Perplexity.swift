@@ -13,12 +13,16 @@ struct PerplexityCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: "UTF-8 text to score.") var file: String
     @Option(help: "Tokens per chunk, each scored from an empty cache (default: 512, at most the model's context).") var context: Int?
+    @Option(help: ArgumentHelp("Tokens fed to the model per step (default: the whole chunk).",
+                               discussion: "1 scores every token through a decoding step, the path generation takes."))
+    var batchSize: Int?
     @Option(help: "A reference checkpoint (e.g. the unquantized model) to compare logits with.") var reference: String?
     @Flag(help: "Print the results as JSON.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         if let context, context < 2 { throw ValidationError("--context must be ≥ 2, got \(context)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
     }
 
     func run() throws {
@@ -30,11 +34,12 @@ struct PerplexityCommand: ParsableCommand {
         let referenceModel = try reference.map { try Transformer(directory: $0) }
         let tokens = tokenizer.encode(text)
         let chunk = min(context ?? 512, transformer.config.maxPositionEmbeddings)
-        let report = try Perplexity.evaluate(model: transformer, reference: referenceModel, tokens: tokens, context: chunk)
+        let report = try Perplexity.evaluate(model: transformer, reference: referenceModel, tokens: tokens, context: chunk,
+                                             batch: batchSize)
         if json {
             var fields: [(String, JSONValue)] = [
                 ("tokens", .int(tokens.count)), ("scored_tokens", .int(report.scoredTokens)), ("chunks", .int(report.chunks)),
-                ("context", .int(chunk)), ("perplexity", .double(report.perplexity)),
+                ("context", .int(chunk)), ("batch_size", .int(batchSize ?? chunk)), ("perplexity", .double(report.perplexity)),
             ]
             if let r = report.referencePerplexity, let kl = report.meanKL, let maxKL = report.maxKL, let top1 = report.top1Agreement {
                 fields += [("reference_perplexity", .double(r)), ("mean_kl", .double(kl)), ("max_kl", .double(maxKL)), ("top1_agreement", .double(top1))]

@@ -1,0 +1,20 @@
+// What the compiler was told the target CPU has, for Swift code (which has no `#if` on CPU features).
+//
+// The Kernels module is compiled with `-Xcc -march=native` under the NativeCPU trait, so these follow the
+// building machine; the portable build (`--disable-default-traits`) sees none of them.
+#ifndef DEEPSEEK_CPU_FEATURES_H
+#define DEEPSEEK_CPU_FEATURES_H
+
+// 1 when AVX2, FMA and F16C may be used (x86-64 since Haswell and Zen), else 0.
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define DEEPSEEK_X86_AVX2 1
+#else
+#define DEEPSEEK_X86_AVX2 0
+#endif
+
+// Asks for the cache line holding `address` ahead of a streaming read (a hint; never faults).
+static inline __attribute__((always_inline)) void deepseek_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
+#endif
