@@ -20,7 +20,7 @@ let package = Package(
     ],
     traits: [
         .trait(name: "NativeCPU",
-               description: "Compile the kernels for the building machine's CPU (-march=native: AVX2 and FMA on recent x86-64) and use fused multiply-add."),
+               description: "Compile the kernels for the building machine's CPU (-march=native) with fused multiply-add; on x86-64 this needs AVX2, FMA and F16C and adds the AVX2 integer kernels."),
         .default(enabledTraits: ["NativeCPU"]),
     ],
     dependencies: [
@@ -30,7 +30,7 @@ let package = Package(
         // Header-only: which CPU features the compiler targets, readable from Swift.
         .target(name: "CPUFeatures"),
         .target(name: "Kernels", dependencies: ["CPUFeatures"], swiftSettings: [
-            .unsafeFlags(["-Xcc", "-march=native"], .when(traits: ["NativeCPU"])),
+            .unsafeFlags(["-Xcc", "-march=native", "-Xcc", "-DDEEPSEEK_NATIVE_CPU"], .when(traits: ["NativeCPU"])),
             .define("NATIVE_CPU", .when(traits: ["NativeCPU"])),
         ]),
         .target(name: "JSON"),

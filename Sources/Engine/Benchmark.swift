@@ -73,7 +73,7 @@ public enum Benchmark {
         let peak = MachineProbe.multiplyAddPeak()
         // Peak memory is the model's: the probe's buffer (1 GiB, freed) is left out where the OS allows.
         MachineProbe.resetPeakResident()
-        let cost = ComputeCost(config: c, checkpoint: model.checkpoint)
+        let cost = ComputeCost(config: c, checkpoint: model.checkpoint, absorbedKeyBytes: model.absorbedKeyBytes)
         var random = RandomSource(seed: o.seed)
         let tokens = { (n: Int) in (0..<n).map { _ in Int(random.next() % UInt64(c.vocabSize)) } }
 

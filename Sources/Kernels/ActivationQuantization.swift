@@ -1,5 +1,3 @@
-import CPUFeatures
-
 /// Int8 activations for the integer weight formats' products, as llama.cpp pairs `Q8_0` activations
 /// with its integer weights: each group of `WeightFormat.groupSize` columns becomes codes
 /// `q = round(x / d)` in −127…127 with `d = max|x| / 127`, and a row's dot product is summed in
@@ -19,8 +17,8 @@ struct QuantizedActivations {
     /// Whether this build computes integer-format products on quantized activations (x86-64 with AVX2,
     /// FMA and F16C); elsewhere the weights are widened to `Float` in registers.
     static let isAvailable: Bool = {
-        #if arch(x86_64)
-        DEEPSEEK_X86_AVX2 != 0
+        #if arch(x86_64) && NATIVE_CPU
+        true
         #else
         false
         #endif

@@ -193,7 +193,7 @@ extension WeightMatrix {
         case .q8:
             let groups = WeightFormat.groups(columns: columns)
             let row = data.assumingMemoryBound(to: UInt8.self) + r * columns, rowScales = groupScales! + r * groups
-            #if arch(x86_64)
+            #if arch(x86_64) && NATIVE_CPU
             if let quantized = x.quantized { return dotQ8AVX2(row, scales: rowScales, quantized) + q8Tail(row, scales: rowScales, x) }
             #endif
             return dotQ8(row, scales: rowScales, x)
@@ -201,7 +201,7 @@ extension WeightMatrix {
             let groups = WeightFormat.groups(columns: columns)
             let row = data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), rowScales = groupScales! + r * groups
             let rowOffsets = groupOffsets.map { $0 + r * groups }
-            #if arch(x86_64)
+            #if arch(x86_64) && NATIVE_CPU
             if let quantized = x.quantized {
                 return dotQ4AVX2(row, scales: rowScales, offsets: rowOffsets, groupSums: x.groupSums, quantized)
                     + q4Tail(row, scales: rowScales, offsets: rowOffsets, x)

@@ -6,7 +6,7 @@
 /// scale group's partial sum. A block's sums become `Float` once and take `d × weight scale` in one
 /// fused multiply-add. `q8`'s signed codes go through `vpsignb`/`vpabsb` (|w| unsigned, x with w's sign);
 /// `q4`'s nibbles are unsigned already.
-#if arch(x86_64)
+#if arch(x86_64) && NATIVE_CPU
 import _Builtin_intrinsics.intel
 import CPUFeatures
 

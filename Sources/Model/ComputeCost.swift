@@ -4,15 +4,19 @@ import Tensors
 /// what a roofline compares measured times against.
 public struct ComputeCost: Sendable {
     /// Weight bytes a decoded token reads: everything but the routed experts, plus the expected share
-    /// of routed expert bytes (`num_experts_per_tok / n_routed_experts`), plus one embedding row.
+    /// of routed expert bytes (`num_experts_per_tok / n_routed_experts`), plus one embedding row. The
+    /// absorbed attention reads `kv_b_proj`'s value half and the transposed key matrices (`AbsorbedKeys`)
+    /// instead of its key half.
     public let weightBytesPerToken: Int
     /// Multiply-adds of the matrix products for one token (attention excluded).
     public let matrixMultiplyAddsPerToken: Int
     let config: ModelConfig
 
-    public init(config: ModelConfig, checkpoint: Checkpoint) {
+    /// - Parameter absorbedKeyBytes: bytes of every layer's transposed key matrices (`Transformer.absorbedKeyBytes`).
+    public init(config: ModelConfig, checkpoint: Checkpoint, absorbedKeyBytes: Int) {
         self.config = config
-        var bytes = 0, macs = 0
+        var bytes = absorbedKeyBytes, macs = 0
+        let keyShare = Double(config.qkNopeHeadDim) / Double(config.qkNopeHeadDim + config.vHeadDim)
         let experts = Double(config.nRoutedExperts ?? 1), share = Double(config.numExpertsPerTok) / experts
         for spec in ParameterLayout.parameters(config) {
             var stored = checkpoint.entry(spec.name)?.dataRange.count ?? spec.elementCount * 2
@@ -21,6 +25,9 @@ public struct ComputeCost: Sendable {
             case .embedding:
                 bytes += stored / max(config.vocabSize, 1)
                 if ParameterLayout.head(config) == nil { bytes += stored; macs += spec.elementCount }
+            case .linear where spec.name.hasSuffix(".kv_b_proj.weight"):
+                bytes += stored - Int(Double(stored) * keyShare)
+                macs += spec.elementCount
             case .linear where spec.name.contains(".mlp.experts."):
                 bytes += Int(Double(stored) * share)
                 macs += Int(Double(spec.elementCount) * share)

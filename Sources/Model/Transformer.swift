@@ -15,6 +15,9 @@ public final class Transformer: Sendable {
     let head: Linear
     let rope: RotaryEmbedding
 
+    /// Bytes of every layer's transposed attention keys (`AbsorbedKeys`), made at load and read by decoding.
+    public var absorbedKeyBytes: Int { layers.reduce(0) { $0 + $1.attention.absorbedKeys.byteCount } }
+
     /// Which positions `forward` returns logits for.
     public enum LogitPositions: Sendable { case last, all }
 

@@ -13,13 +13,21 @@ import Testing
             let bytes = Double(checkpoint.entry(name)!.dataRange.count)
             if name == TensorNames.embedding {
                 expected += bytes / Double(config.vocabSize)
+            } else if name.hasSuffix("kv_b_proj.weight") {
+                // The value half; the key half is read from the transposed copy, counted below.
+                expected += bytes * Double(config.vHeadDim) / Double(config.qkNopeHeadDim + config.vHeadDim)
             } else if name.contains(".mlp.experts.") {
                 expected += bytes * Double(config.numExpertsPerTok) / Double(config.nRoutedExperts!)
             } else {
                 expected += bytes
             }
         }
-        let cost = ComputeCost(config: config, checkpoint: checkpoint)
+        let model = try Transformer(config: config, checkpoint: checkpoint)
+        // BF16 keys stay BF16 when transposed: as many bytes as the key halves.
+        let keyHalves = config.numHiddenLayers * config.numAttentionHeads * config.qkNopeHeadDim * config.kvLoraRank * 2
+        #expect(model.absorbedKeyBytes == keyHalves)
+        expected += Double(model.absorbedKeyBytes)
+        let cost = ComputeCost(config: config, checkpoint: checkpoint, absorbedKeyBytes: model.absorbedKeyBytes)
         #expect(abs(Double(cost.weightBytesPerToken) - expected) <= 16)
         #expect(cost.cacheBytesPerToken(depth: 10) == 10 * config.latentCacheWidth * config.numHiddenLayers * 4)
         #expect(cost.decodeFLOPs(depth: 100) > cost.decodeFLOPs(depth: 0))

@@ -1,7 +1,8 @@
-// What the compiler was told the target CPU has, for Swift code (which has no `#if` on CPU features).
+// What the compiler was told the target CPU has, and a prefetch hint, for the Swift kernels.
 //
 // The Kernels module is compiled with `-Xcc -march=native` under the NativeCPU trait, so these follow the
-// building machine; the portable build (`--disable-default-traits`) sees none of them.
+// building machine; the portable build (`--disable-default-traits`) sees none of them. Swift's own
+// `#if arch(x86_64) && NATIVE_CPU` selects the AVX2 kernels (IntegerDotAVX2.swift).
 #ifndef DEEPSEEK_CPU_FEATURES_H
 #define DEEPSEEK_CPU_FEATURES_H
 
@@ -10,6 +11,11 @@
 #define DEEPSEEK_X86_AVX2 1
 #else
 #define DEEPSEEK_X86_AVX2 0
+#endif
+
+// The NativeCPU trait compiles the AVX2 kernels on x86-64; say so here rather than fail inside LLVM.
+#if defined(DEEPSEEK_NATIVE_CPU) && defined(__x86_64__) && !DEEPSEEK_X86_AVX2
+#error "the NativeCPU trait needs AVX2, FMA and F16C on x86-64; build with --disable-default-traits on this CPU"
 #endif
 
 // Asks for the cache line holding `address` ahead of a streaming read (a hint; never faults).

@@ -134,7 +134,7 @@ enum Builtins {
         case let (.object(pairs), "items"): return .array(pairs.map { .array([.string($0.key), $0.value]) })
         case let (.object(pairs), "keys"): return .array(pairs.map { .string($0.key) })
         case let (.object(pairs), "values"): return .array(pairs.map(\.value))
-        case let (.object(_), "get"):
+        case (.object, "get"):
             guard case let .string(key)? = args.first else { throw TemplateError.runtime("get needs a key") }
             let value = base.member(key)
             return value.isUndefined ? (args.count > 1 ? args[1] : .none) : value
