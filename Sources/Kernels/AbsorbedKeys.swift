@@ -18,41 +18,40 @@ public final class AbsorbedKeys: @unchecked Sendable {
                      "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
         shape = s
         let rows = s.heads * s.kvLoraRank, columns = s.qkNopeDim
-        // Transpose each head's key rows through Float.
-        var transposed = [Float](repeating: 0, count: rows * columns)
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: s.kvLoraRank)
-        defer { row.deallocate() }
-        for h in 0..<s.heads {
-            for n in 0..<s.qkNopeDim {
-                kvB.decodeRow(h * s.kvBRowsPerHead + n, into: row)
-                for k in 0..<s.kvLoraRank { transposed[(h * s.kvLoraRank + k) * columns + n] = row[k] }
-            }
-        }
         let format: WeightFormat = switch kvB.format {
         case .f32, .fp8E4M3: .f32
         case .bf16: .bf16
         case .f16: .f16
         case .q8, .q4, .q4a: .q8
         }
-        let bytes = rows * format.rowBytes(columns: columns)
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+        let rowBytes = format.rowBytes(columns: columns), groups = WeightFormat.groups(columns: columns)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(rows * rowBytes, 1), alignment: 64)
+        let scales = format == .q8 ? UnsafeMutablePointer<UInt16>.allocate(capacity: rows * groups) : nil
         data = storage
-        switch format {
-        case .f32:
-            transposed.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
-            groupScales = nil
-        case .bf16, .f16:
-            let target = storage.bindMemory(to: UInt16.self, capacity: rows * columns)
-            for i in transposed.indices {
-                target[i] = format == .bf16 ? NumberFormats.bf16(transposed[i]) : NumberFormats.f16(transposed[i])
+        groupScales = scales
+        // One head at a time: its key rows widened, transposed through Float, then encoded in place.
+        var transposed = [Float](repeating: 0, count: s.kvLoraRank * columns)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: s.kvLoraRank)
+        defer { row.deallocate() }
+        for h in 0..<s.heads {
+            for n in 0..<s.qkNopeDim {
+                kvB.decodeRow(h * s.kvBRowsPerHead + n, into: row)
+                for k in 0..<s.kvLoraRank { transposed[k * columns + n] = row[k] }
             }
-            groupScales = nil
-        default:
-            let encoded = quantizeGroups(transposed, rows: rows, columns: columns, format: .q8)
-            encoded.data.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
-            let scales = UnsafeMutablePointer<UInt16>.allocate(capacity: encoded.scales.count)
-            scales.initialize(from: encoded.scales, count: encoded.scales.count)
-            groupScales = scales
+            let target = storage + h * s.kvLoraRank * rowBytes
+            switch format {
+            case .f32:
+                transposed.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            case .bf16, .f16:
+                let halves = target.bindMemory(to: UInt16.self, capacity: transposed.count)
+                for i in transposed.indices {
+                    halves[i] = format == .bf16 ? NumberFormats.bf16(transposed[i]) : NumberFormats.f16(transposed[i])
+                }
+            default:
+                let encoded = quantizeGroups(transposed, rows: s.kvLoraRank, columns: columns, format: .q8)
+                encoded.data.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                (scales! + h * s.kvLoraRank * groups).update(from: encoded.scales, count: encoded.scales.count)
+            }
         }
         weight = WeightMatrix(rows: rows, columns: columns, format: format, data: data, groupScales: groupScales)
     }
