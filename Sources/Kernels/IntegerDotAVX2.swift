@@ -28,13 +28,27 @@ private func sum(_ v: __m256) -> Float {
     v.sum()
 }
 
+/// Runs `block` over blocks `0..<count` into two accumulators in turn, so consecutive blocks do not wait
+/// on one another's multiply-add, and returns their sum.
+@inline(__always)
+private func alternating(_ count: Int, _ block: (Int, inout __m256) -> Void) -> __m256 {
+    var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
+    var b = 0
+    while b + 2 <= count {
+        block(b, &even)
+        block(b + 1, &odd)
+        b += 2
+    }
+    if b < count { block(b, &even) }
+    return _mm256_add_ps(even, odd)
+}
+
 /// `q8` row · quantized vector over the row's whole 64-column blocks (the tail is the caller's).
 @inline(__always)
 func dotQ8AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: QuantizedActivations) -> Float {
     let ones = _mm256_set1_epi16(1)
     // Lanes [d₀ d₀ d₁ d₁] twice from the block's two F16 scales.
     let pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1)
-    var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
     @inline(__always)
     func block(_ b: Int, into accumulator: inout __m256) {
         let raw = UnsafeRawPointer(row + 64 * b), codes = UnsafeRawPointer(x.codes + 64 * b)
@@ -48,15 +62,7 @@ func dotQ8AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: 
         let factors = _mm256_mul_ps(weightScales, _mm256_loadu_ps(x.scales + 8 * b))
         accumulator = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), factors, accumulator)
     }
-    var b = 0
-    // Two accumulators, so consecutive blocks do not wait on one another's multiply-add.
-    while b + 2 <= x.blocks {
-        block(b, into: &even)
-        block(b + 1, into: &odd)
-        b += 2
-    }
-    if b < x.blocks { block(b, into: &even) }
-    return sum(_mm256_add_ps(even, odd))
+    return sum(alternating(x.blocks, block))
 }
 
 /// `q4` (`offsets` nil) or `q4a` row · quantized vector over the row's whole 128-column blocks; `q4a`
@@ -66,7 +72,6 @@ func dotQ4AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offse
                groupSums: UnsafePointer<Float>?, _ x: QuantizedActivations) -> Float {
     let ones = _mm256_set1_epi16(1)
     let nibble = _mm256_set1_epi8(0x0F)
-    var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
     var offsetTotal = _mm_setzero_ps()
     @inline(__always)
     func block(_ b: Int, into accumulator: inout __m256) {
@@ -90,13 +95,6 @@ func dotQ4AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offse
             offsetTotal = _mm_fmadd_ps(shift, _mm_loadu_ps(groupSums + 4 * b), offsetTotal)
         }
     }
-    var b = 0
-    while b + 2 <= x.blocks {
-        block(b, into: &even)
-        block(b + 1, into: &odd)
-        b += 2
-    }
-    if b < x.blocks { block(b, into: &even) }
-    return sum(_mm256_add_ps(even, odd)) + offsetTotal.sum()
+    return sum(alternating(x.blocks, block)) + offsetTotal.sum()
 }
 #endif
