@@ -39,6 +39,8 @@ struct QuantizedActivations {
         codes = .allocate(capacity: max(blocks * width, 1))
         scales = .allocate(capacity: max(blocks * 8, 1))
         corrections = format == .q4 ? .allocate(capacity: max(blocks * 8, 1)) : nil
+        // Where each column of a block goes among its codes (`position`, tabulated once per format).
+        let order = format == .q8 ? Self.q8Order : Self.q4Order
         var q = [Int8](repeating: 0, count: width)
         var d = [Float](repeating: 0, count: groupsPerBlock)
         var sums = [Int32](repeating: 0, count: groupsPerBlock)
@@ -59,19 +61,7 @@ struct QuantizedActivations {
                 sums[g] = sum
             }
             let out = codes + b * width
-            for v in 0..<2 {
-                for h in 0..<2 {
-                    for m in 0..<4 {
-                        for j in 0..<4 {
-                            if format == .q8 {
-                                out[32 * v + 16 * h + 4 * m + j] = q[16 * m + 8 * v + 4 * h + j]
-                            } else {
-                                for n in 0..<2 { out[64 * v + 32 * n + 16 * h + 4 * m + j] = q[32 * m + 16 * n + 8 * v + 4 * h + j] }
-                            }
-                        }
-                    }
-                }
-            }
+            for c in 0..<width { out[order[c]] = q[c] }
             for lane in 0..<8 {
                 let group = format == .q8 ? (lane % 4) / 2 : lane % 4
                 scales[8 * b + lane] = d[group]
@@ -88,15 +78,19 @@ struct QuantizedActivations {
             defer { quantized.deallocate() }
             var out = x
             for c in 0..<(quantized.blocks * (format == .q8 ? 64 : 128)) {
-                let (code, lane) = quantized.position(column: c, format: format)
+                let (code, lane) = position(column: c, format: format)
                 out[c] = Float(quantized.codes[code]) * quantized.scales[lane]
             }
             return out
         }
     }
 
+    private static let q8Order = (0..<64).map { position(column: $0, format: .q8).code }
+    private static let q4Order = (0..<128).map { position(column: $0, format: .q4).code }
+
     /// Where column `c` (in a whole block) sits among the codes, and a lane of `scales` holding its group's `d`.
-    func position(column c: Int, format: WeightFormat) -> (code: Int, scaleLane: Int) {
+    @inline(__always)
+    static func position(column c: Int, format: WeightFormat) -> (code: Int, scaleLane: Int) {
         if format == .q8 {
             let b = c / 64, r = c % 64, m = r / 16, v = (r % 16) / 8, h = (r % 8) / 4, j = r % 4
             return (64 * b + 32 * v + 16 * h + 4 * m + j, 8 * b + m)

@@ -63,16 +63,6 @@ enum BlockedMatMul {
         for c in (groups * width)..<count { target[c] = source[c] }
     }
 
-    /// The inverse of `permute`: lane order back to column order.
-    static func unpermute(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, perLane: Int) {
-        let width = 16 * perLane
-        let groups = perLane == 1 ? 0 : count / width
-        for g in 0..<groups {
-            for j in 0..<16 { for i in 0..<perLane { target[g * width + perLane * j + i] = source[g * width + 16 * i + j] } }
-        }
-        for c in (groups * width)..<count { target[c] = source[c] }
-    }
-
     /// Row `row` as `Float`, in lane order.
     static func widenRow(_ weight: WeightMatrix, _ row: Int, into target: UnsafeMutablePointer<Float>, perLane: Int) {
         let columns = weight.columns
