@@ -99,14 +99,15 @@ public enum Benchmark {
             var rates: [Double] = []
             for r in 1...o.repetitions {
                 progress("decode \(o.generatedTokens) tokens at depth \(depth), run \(r)/\(o.repetitions)")
-                var cache = filled
                 var next = tokens(1)[0]
                 rates.append(Double(o.generatedTokens) / (try time {
                     for _ in 0..<o.generatedTokens {
-                        let logits = try model.forward(tokens: [next], cache: &cache)
+                        let logits = try model.forward(tokens: [next], cache: &filled)
                         next = Sampler.argmax(logits)
                     }
                 }))
+                // Back to the filled depth in place (a copy per run would hold the cache twice).
+                filled.truncate(to: depth)
             }
             // Average cache depth over the measured tokens.
             let meanDepth = depth + o.generatedTokens / 2

@@ -63,11 +63,7 @@ public final class AbsorbedKeys: @unchecked Sendable {
 
     /// Head `h`'s `[kvLoraRank, qkNopeDim]` rows as a matrix of their own (a view; `self` must outlive it).
     func head(_ h: Int) -> WeightMatrix {
-        let rows = shape.kvLoraRank, columns = shape.qkNopeDim
-        let first = h * rows
-        return WeightMatrix(rows: rows, columns: columns, format: weight.format,
-                            data: UnsafeRawPointer(data) + first * weight.format.rowBytes(columns: columns),
-                            groupScales: groupScales.map { UnsafePointer($0 + first * WeightFormat.groups(columns: columns)) })
+        weight.rows((h * shape.kvLoraRank)..<((h + 1) * shape.kvLoraRank))
     }
 
     /// Bytes a decoding step reads from this matrix.

@@ -20,19 +20,60 @@ public func softmax(_ values: inout [Float], range: Range<Int>) {
     values.withUnsafeMutableBufferPointer { softmax($0.baseAddress! + range.lowerBound, count: range.count) }
 }
 
-/// Numerically stable softmax of `count` values at `p`, in place (shared by every attention kernel).
+/// Numerically stable softmax of the `count` values at `p`, in place.
 @inline(__always)
 func softmax(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    guard count > 0 else { return }
     var maximum = -Float.infinity
     for i in 0..<count { maximum = max(maximum, p[i]) }
-    var sum: Float = 0
-    for i in 0..<count {
-        let e = exp(p[i] - maximum)
+    let inverse = 1 / exponentiate(p, count: count, scale: 1, shift: maximum)
+    for i in 0..<count { p[i] *= inverse }
+}
+
+/// `p[i] ← e^(scale · p[i] − shift)` in place; returns their sum.
+@inline(__always)
+func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float) -> Float {
+    let raw = UnsafeMutableRawPointer(p)
+    var sums = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        let e = exponential(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * scale - shift)
+        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        sums += e
+        i += 8
+    }
+    var sum = horizontalSum(sums)
+    while i < count {
+        let e = exp(p[i] * scale - shift)
         p[i] = e
         sum += e
+        i += 1
     }
-    let inverse = 1 / sum
-    for i in 0..<count { p[i] *= inverse }
+    return sum
+}
+
+/// `eˣ` of 8 lanes, for x ≤ 0 (softmax exponents), within ~2 ulp of `exp`: x = n·ln 2 + r with
+/// |r| ≤ ln 2 / 2, a degree-6 Taylor polynomial for eʳ (truncation below 2⁻²³ relative), and 2ⁿ built in
+/// the exponent bits. Below −87 (where eˣ nears the smallest normal Float) the result is e⁻⁸⁷.
+@inline(__always)
+func exponential(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let clamped = x.replacing(with: -87, where: x .< -87)
+    // Adding 1.5 × 2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
+    let magic: Float = 0x1.8p23
+    let shifted = clamped * 1.442_695_04 + magic
+    let n = shifted - magic
+    // ln 2 in two parts: the first has few enough bits that n × it is exact.
+    let r = (clamped - n * 0.693_359_375) + n * 2.121_944_4e-4
+    var poly = SIMD8<Float>(repeating: 1.0 / 720)
+    poly = poly * r + 1.0 / 120
+    poly = poly * r + 1.0 / 24
+    poly = poly * r + 1.0 / 6
+    poly = poly * r + 0.5
+    poly = poly * r + 1
+    poly = poly * r + 1
+    let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: magic), to: SIMD8<Int32>.self)
+    let power = unsafeBitCast((bits &+ 127) &<< 23, to: SIMD8<Float>.self)
+    return poly * power
 }
 
 /// `values[i] += other[i]` for every i.

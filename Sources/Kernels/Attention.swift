@@ -1,5 +1,214 @@
 import Foundation
 
+/// Which keys each query row may see: row `r` of a run is query token `r / rowsPerToken`, whose first
+/// token sits at `firstPosition`, and it sees keys `0...firstPosition + r / rowsPerToken`.
+struct CausalRows {
+    let firstPosition: Int
+    let rowsPerToken: Int
+    /// Index of row 0 here in the whole run (a chunk of rows starts part-way through).
+    var firstRow = 0
+
+    @inline(__always)
+    func visible(_ row: Int) -> Int { firstPosition + (firstRow + row) / rowsPerToken + 1 }
+}
+
+/// Scaled-dot-product attention of `rows` query rows over rows of a key matrix and a value matrix:
+/// `output[r] = Σ_{p < visible(r)} softmax_p(scale · q[r] · k[p]) · v[p]`. It is shared by both MLA forms.
+///
+/// One pass over the keys in blocks small enough to stay in cache: each block's scores come from the
+/// register-blocked product kernel of `BlockedMatMul` (2 keys × 4 query rows per step), the running
+/// maximum and sum of each row are updated (online softmax), and the block's values are added in with
+/// weights in registers (4 rows × 16 values per step). Query rows are split into chunks; a single chunk
+/// (decoding) splits its keys instead, and the partial results are merged by their maxima.
+///
+/// - Parameters:
+///   - queries: `[rows, keyDim]`.
+///   - keys: `keyDim` values per key, contiguous rows (at least `causal.visible(rows - 1)` of them).
+///   - values: rows of `valueStride` values; the first `valueDim` of each are used.
+///   - output: `rows` rows of `outputStride` values; the first `valueDim` of each are overwritten.
+func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>, keyDim: Int,
+            values: UnsafePointer<Float>, valueStride: Int, valueDim: Int, causal: CausalRows, scale: Float,
+            output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    guard rows > 0 else { return }
+    // Accumulators of a chunk stay within ~128 KB.
+    let chunkRows = max(4, min(64, 32_768 / max(valueDim, 1)))
+    let chunks = (rows + chunkRows - 1) / chunkRows
+    // One chunk of rows (decoding) splits its keys into parts of `partKeys`; the split does not depend on
+    // the thread count, so neither does the result.
+    let keyCount = causal.visible(rows - 1)
+    let parts = chunks == 1 ? (keyCount + AttentionBlock.partKeys - 1) / AttentionBlock.partKeys : 1
+    if parts == 1 {
+        ThreadPool.parallelFor(chunks) { range in
+            let block = AttentionBlock(rows: chunkRows, valueDim: valueDim)
+            defer { block.deallocate() }
+            for chunk in range {
+                let first = chunk * chunkRows, count = min(chunkRows, rows - first)
+                let rowCausal = CausalRows(firstPosition: causal.firstPosition, rowsPerToken: causal.rowsPerToken, firstRow: first)
+                block.run(queries: queries + first * keyDim, rows: count, keys: keys, keyDim: keyDim, keyRange: 0..<rowCausal.visible(count - 1),
+                          values: values, valueStride: valueStride, causal: rowCausal, scale: scale)
+                for r in 0..<count { block.finish(row: r, into: output + (first + r) * outputStride) }
+            }
+        }
+        return
+    }
+    let partials = (0..<parts).map { _ in AttentionBlock(rows: rows, valueDim: valueDim) }
+    defer { partials.forEach { $0.deallocate() } }
+    ThreadPool.parallelFor(parts) { range in
+        for part in range {
+            partials[part].run(queries: queries, rows: rows, keys: keys, keyDim: keyDim,
+                               keyRange: (keyCount * part / parts)..<(keyCount * (part + 1) / parts),
+                               values: values, valueStride: valueStride, causal: causal, scale: scale)
+        }
+    }
+    for r in 0..<rows { AttentionBlock.merge(partials, row: r, into: output + r * outputStride) }
+}
+
+/// One thread's running state of `attend` for a set of query rows: per row the largest score so far, the
+/// sum of exponentials relative to it, and the weighted values relative to it; plus the scores of the
+/// current block of keys.
+private struct AttentionBlock {
+    /// Keys per block: 128 latent rows (~295 KB) stay in a core's L2 between scoring and summing.
+    static let keys = 128
+    /// Keys per part when one chunk of rows is split across threads.
+    static let partKeys = 1024
+
+    let capacity: Int, valueDim: Int
+    let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+    let accumulated: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+
+    init(rows: Int, valueDim: Int) {
+        capacity = rows
+        self.valueDim = valueDim
+        maxima = .allocate(capacity: rows)
+        sums = .allocate(capacity: rows)
+        accumulated = .allocate(capacity: rows * valueDim)
+        scores = .allocate(capacity: rows * Self.keys)
+    }
+
+    func deallocate() {
+        [maxima, sums, accumulated, scores].forEach { $0.deallocate() }
+    }
+
+    /// Attends `rows` query rows over the keys in `keyRange` (each row only up to its causal limit).
+    func run(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>, keyDim: Int, keyRange: Range<Int>,
+             values: UnsafePointer<Float>, valueStride: Int, causal: CausalRows, scale: Float) {
+        maxima.initialize(repeating: -.infinity, count: rows)
+        sums.initialize(repeating: 0, count: rows)
+        accumulated.initialize(repeating: 0, count: rows * valueDim)
+        var start = keyRange.lowerBound
+        while start < keyRange.upperBound {
+            let count = min(Self.keys, keyRange.upperBound - start)
+            // Scores of the block: scores[r, p - start].
+            let keyBlock = keys + start * keyDim
+            var p = 0
+            while p + 2 <= count {
+                BlockedMatMul.microKernel(keyBlock + p * keyDim, columns: keyDim, xs: queries, tokens: rows, y: scores, rows: count, row: p)
+                p += 2
+            }
+            if p < count {
+                for r in 0..<rows { scores[r * count + p] = dot(keyBlock + p * keyDim, queries + r * keyDim, count: keyDim) }
+            }
+            // Online softmax: weights relative to each row's new maximum; earlier sums rescaled.
+            for r in 0..<rows {
+                let row = scores + r * count
+                let seen = min(count, max(0, causal.visible(r) - start))
+                guard seen > 0 else {
+                    row.initialize(repeating: 0, count: count)
+                    continue
+                }
+                var blockMaximum = -Float.infinity
+                for i in 0..<seen { blockMaximum = max(blockMaximum, row[i] * scale) }
+                let maximum = max(maxima[r], blockMaximum)
+                let rescale = exp(maxima[r] - maximum)
+                if rescale != 1 {
+                    let target = accumulated + r * valueDim
+                    for j in 0..<valueDim { target[j] *= rescale }
+                }
+                sums[r] = sums[r] * rescale + exponentiate(row, count: seen, scale: scale, shift: maximum)
+                maxima[r] = maximum
+                (row + seen).initialize(repeating: 0, count: count - seen)
+            }
+            var r = 0
+            while r < rows {
+                let group = min(4, rows - r)
+                let end = min(count, max(0, causal.visible(r + group - 1) - start))
+                if end > 0 {
+                    accumulate(weights: scores + r * count, keyCount: count, rows: group, keys: 0..<end,
+                               values: values + start * valueStride, valueStride: valueStride, columns: 0..<valueDim,
+                               output: accumulated + r * valueDim, outputStride: valueDim)
+                }
+                r += group
+            }
+            start += count
+        }
+    }
+
+    /// Row `row`'s result, normalised.
+    func finish(row: Int, into target: UnsafeMutablePointer<Float>) {
+        let inverse = 1 / sums[row], source = accumulated + row * valueDim
+        for j in 0..<valueDim { target[j] = source[j] * inverse }
+    }
+
+    /// Row `row`'s result from blocks that each saw a share of the keys.
+    static func merge(_ parts: [AttentionBlock], row: Int, into target: UnsafeMutablePointer<Float>) {
+        let maximum = parts.reduce(-Float.infinity) { max($0, $1.maxima[row]) }
+        var total: Float = 0
+        let valueDim = parts[0].valueDim
+        target.initialize(repeating: 0, count: valueDim)
+        for part in parts where part.sums[row] > 0 {
+            let weight = exp(part.maxima[row] - maximum)
+            total += part.sums[row] * weight
+            let source = part.accumulated + row * valueDim
+            for j in 0..<valueDim { target[j] += source[j] * weight }
+        }
+        let inverse = 1 / total
+        for j in 0..<valueDim { target[j] *= inverse }
+    }
+}
+
+/// Up to 4 output rows += their weights × value rows `keys`, over `columns`.
+@inline(__always)
+private func accumulate(weights: UnsafePointer<Float>, keyCount: Int, rows: Int, keys: Range<Int>,
+                        values: UnsafePointer<Float>, valueStride: Int, columns: Range<Int>,
+                        output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    var j = columns.lowerBound
+    if rows == 4 {
+        let w0 = weights, w1 = weights + keyCount, w2 = weights + 2 * keyCount, w3 = weights + 3 * keyCount
+        while j + 16 <= columns.upperBound {
+            let o0 = UnsafeMutableRawPointer(output + j), o1 = UnsafeMutableRawPointer(output + outputStride + j)
+            let o2 = UnsafeMutableRawPointer(output + 2 * outputStride + j), o3 = UnsafeMutableRawPointer(output + 3 * outputStride + j)
+            var a0 = o0.loadUnaligned(as: SIMD8<Float>.self), b0 = o0.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var a1 = o1.loadUnaligned(as: SIMD8<Float>.self), b1 = o1.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var a2 = o2.loadUnaligned(as: SIMD8<Float>.self), b2 = o2.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var a3 = o3.loadUnaligned(as: SIMD8<Float>.self), b3 = o3.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            for p in keys {
+                let v = UnsafeRawPointer(values + p * valueStride + j)
+                let low = v.loadUnaligned(as: SIMD8<Float>.self), high = v.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                let s0 = SIMD8<Float>(repeating: w0[p]), s1 = SIMD8<Float>(repeating: w1[p])
+                multiplyAdd(&a0, low, s0); multiplyAdd(&b0, high, s0)
+                multiplyAdd(&a1, low, s1); multiplyAdd(&b1, high, s1)
+                let s2 = SIMD8<Float>(repeating: w2[p]), s3 = SIMD8<Float>(repeating: w3[p])
+                multiplyAdd(&a2, low, s2); multiplyAdd(&b2, high, s2)
+                multiplyAdd(&a3, low, s3); multiplyAdd(&b3, high, s3)
+            }
+            o0.storeBytes(of: a0, as: SIMD8<Float>.self); o0.storeBytes(of: b0, toByteOffset: 32, as: SIMD8<Float>.self)
+            o1.storeBytes(of: a1, as: SIMD8<Float>.self); o1.storeBytes(of: b1, toByteOffset: 32, as: SIMD8<Float>.self)
+            o2.storeBytes(of: a2, as: SIMD8<Float>.self); o2.storeBytes(of: b2, toByteOffset: 32, as: SIMD8<Float>.self)
+            o3.storeBytes(of: a3, as: SIMD8<Float>.self); o3.storeBytes(of: b3, toByteOffset: 32, as: SIMD8<Float>.self)
+            j += 16
+        }
+    }
+    // Fewer than 4 rows, or the columns after the last 16: one row and one column at a time.
+    guard j < columns.upperBound else { return }
+    for i in 0..<rows {
+        let w = weights + i * keyCount, target = output + i * outputStride
+        for p in keys {
+            let weight = w[p], v = values + p * valueStride
+            for c in j..<columns.upperBound { target[c] += weight * v[c] }
+        }
+    }
+}
+
 /// Causal multi-head scaled-dot-product attention over contiguous per-head keys and values.
 ///
 /// - Parameters:
@@ -19,26 +228,16 @@ public func causalAttention(
     precondition(values.count == heads * keyTokens * valueDim, "attention values are \(values.count), expected \(heads)×\(keyTokens)×\(valueDim)")
     precondition(firstQueryPosition + queryTokens <= keyTokens, "attention queries reach past the keys")
     var output = [Float](repeating: 0, count: queryTokens * heads * valueDim)
-    query.withUnsafeBufferPointer { qBuffer in
-        keys.withUnsafeBufferPointer { kBuffer in
-            values.withUnsafeBufferPointer { vBuffer in
-                output.withUnsafeMutableBufferPointer { oBuffer in
-                    let q = qBuffer.baseAddress!, k = kBuffer.baseAddress!, v = vBuffer.baseAddress!, o = oBuffer.baseAddress!
-                    // One (head, query) pair per item; each writes its own output row.
-                    ThreadPool.parallelFor(heads * queryTokens) { items in
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: keyTokens)
-                        defer { scores.deallocate() }
-                        for item in items {
-                            let h = item / queryTokens, i = item % queryTokens
-                            let visible = firstQueryPosition + i + 1
-                            let qRow = q + (h * queryTokens + i) * keyDim
-                            for j in 0..<visible {
-                                scores[j] = dot(qRow, k + (h * keyTokens + j) * keyDim, count: keyDim) * scale
-                            }
-                            softmax(scores, count: visible)
-                            let target = o + (i * heads + h) * valueDim
-                            for j in 0..<visible { axpy(target, v + (h * keyTokens + j) * valueDim, scores[j], count: valueDim) }
-                        }
+    query.withUnsafeBufferPointer { q in
+        keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+                output.withUnsafeMutableBufferPointer { o in
+                    for h in 0..<heads {
+                        attend(queries: q.baseAddress! + h * queryTokens * keyDim, rows: queryTokens,
+                               keys: k.baseAddress! + h * keyTokens * keyDim, keyDim: keyDim,
+                               values: v.baseAddress! + h * keyTokens * valueDim, valueStride: valueDim, valueDim: valueDim,
+                               causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: 1), scale: scale,
+                               output: o.baseAddress! + h * valueDim, outputStride: heads * valueDim)
                     }
                 }
             }

@@ -78,10 +78,9 @@ enum BlockedMatMul {
             }
             let raw = source.assumingMemoryBound(to: UInt16.self)
             for c in (groups * 32)..<columns { target[c] = NumberFormats.float(bf16: raw[c]) }
-        case let (.fp8E4M3(blockRows, blockColumns), 4):
+        case let (.fp8E4M3(_, blockColumns), 4):
             let source = UnsafeRawPointer(weight.data.assumingMemoryBound(to: UInt8.self) + row * columns)
-            let gridColumns = (columns + blockColumns - 1) / blockColumns
-            let scales = weight.scales! + (row / blockRows) * gridColumns
+            let scales = weight.blockScales(row: row)
             let groups = columns / 64
             for g in 0..<groups {
                 let lanes = source.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)

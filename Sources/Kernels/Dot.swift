@@ -186,10 +186,8 @@ extension WeightMatrix {
             return Kernels.dot(data.assumingMemoryBound(to: Float.self) + r * columns, x.original, count: columns)
         case .bf16:
             return dotBF16(data.assumingMemoryBound(to: UInt16.self) + r * columns, x)
-        case let .fp8E4M3(blockRows, blockColumns) where x.perLane == 4:
-            let gridColumns = (columns + blockColumns - 1) / blockColumns
-            return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: scales! + (r / blockRows) * gridColumns,
-                          blockColumns: blockColumns, x)
+        case let .fp8E4M3(_, blockColumns) where x.perLane == 4:
+            return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: blockScales(row: r), blockColumns: blockColumns, x)
         case .q8:
             let groups = WeightFormat.groups(columns: columns)
             let row = data.assumingMemoryBound(to: UInt8.self) + r * columns, rowScales = groupScales! + r * groups

@@ -47,7 +47,7 @@ public func latentAttention(
     precondition(kvB.rows == s.heads * s.kvBRowsPerHead && kvB.columns == s.kvLoraRank,
                  "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
     var output = [Float](repeating: 0, count: tokens * s.heads * s.vHeadDim)
-    let rank = s.kvLoraRank
+    let rank = s.kvLoraRank, width = s.latentWidth
     // q_lat[h] = W_UK[h]ᵀ q_nope[h] for every head and token: [heads][tokens, rank].
     let jobs: [(weight: WeightMatrix, input: [Float])] = (0..<s.heads).map { h in
         var nope: [Float] = []
@@ -58,73 +58,46 @@ public func latentAttention(
         }
         return (keys.head(h), nope)
     }
-    let latentQueries = Array(groupedMatmul(jobs, tokens: tokens).joined())
-    // Each work item is one token and a contiguous group of heads. Within an item the cache is walked
-    // position by position, each row serving every head of the group, so the cache is read twice per
-    // item (scores, then the weighted sum) rather than twice per head.
-    let groups = min(s.heads, max(1, ThreadPool.threads))
-    query.withUnsafeBufferPointer { qBuffer in
-      latentQueries.withUnsafeBufferPointer { lBuffer in
-        cache.withUnsafeBufferPointer { cBuffer in
-            output.withUnsafeMutableBufferPointer { oBuffer in
-                let q = qBuffer.baseAddress!, c = cBuffer.baseAddress!, out = oBuffer.baseAddress!, latent = lBuffer.baseAddress!
-                ThreadPool.parallelFor(tokens * groups) { items in
-                    let maxHeads = (s.heads + groups - 1) / groups
-                    let latentOut = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * rank)
-                    let row = UnsafeMutablePointer<Float>.allocate(capacity: rank)
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxHeads * positions)
-                    defer { [latentOut, row, scores].forEach { $0.deallocate() } }
-                    for item in items {
-                        let t = item / groups, group = item % groups
-                        let heads = (s.heads * group / groups)..<(s.heads * (group + 1) / groups)
-                        let visible = firstQueryPosition + t + 1
-                        // Scores of every head of the group, one cache row at a time.
-                        for p in 0..<visible {
-                            let entry = c + p * s.latentWidth
-                            for h in heads {
-                                let i = h - heads.lowerBound
-                                let qRope = q + (t * s.heads + h) * s.qkHeadDim + s.qkNopeDim
-                                scores[i * positions + p] = (dot(latent + (h * tokens + t) * rank, entry, count: rank)
-                                                             + dot(qRope, entry + rank, count: s.qkRopeDim)) * scale
-                            }
-                        }
-                        for i in 0..<heads.count { softmax(scores + i * positions, count: visible) }
-                        // o_lat[h] = Σ_p a[h, p] · c_KV[p], again one cache row at a time.
-                        latentOut.initialize(repeating: 0, count: heads.count * rank)
-                        for p in 0..<visible {
-                            let entry = c + p * s.latentWidth
-                            for i in 0..<heads.count { axpy(latentOut + i * rank, entry, scores[i * positions + p], count: rank) }
-                        }
-                        // out[h][j] = W_UV[h][j, :] · o_lat[h]
-                        for (i, h) in heads.enumerated() {
-                            let target = out + (t * s.heads + h) * s.vHeadDim
-                            let packed = PackedVector(latentOut + i * rank, count: rank, for: kvB)
-                            defer { packed.deallocate() }
-                            for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: h * s.kvBRowsPerHead + s.qkNopeDim + j, packed, scratch: row) }
-                        }
-                    }
+    let latentQueries = groupedMatmul(jobs, tokens: tokens)
+    // One query row per (token, head), [q_lat, q_rope], against the cache rows [c_KV, k_rope]; the
+    // attention-weighted latents o_lat come back in the same row order.
+    let rows = tokens * s.heads
+    var queries = [Float](repeating: 0, count: rows * width)
+    for t in 0..<tokens {
+        for h in 0..<s.heads {
+            let row = (t * s.heads + h) * width, rope = (t * s.heads + h) * s.qkHeadDim + s.qkNopeDim
+            queries[row..<(row + rank)] = latentQueries[h][(t * rank)..<((t + 1) * rank)]
+            queries[(row + rank)..<(row + width)] = query[rope..<(rope + s.qkRopeDim)]
+        }
+    }
+    var latents = [Float](repeating: 0, count: rows * rank)
+    queries.withUnsafeBufferPointer { q in
+        cache.withUnsafeBufferPointer { c in
+            latents.withUnsafeMutableBufferPointer { o in
+                attend(queries: q.baseAddress!, rows: rows, keys: c.baseAddress!, keyDim: width,
+                       values: c.baseAddress!, valueStride: width, valueDim: rank,
+                       causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: s.heads), scale: scale,
+                       output: o.baseAddress!, outputStride: rank)
+            }
+        }
+    }
+    // out[t, h][j] = W_UV[h][j, :] · o_lat[t, h], one (token, head) pair per item.
+    latents.withUnsafeBufferPointer { lBuffer in
+        output.withUnsafeMutableBufferPointer { oBuffer in
+            let latent = lBuffer.baseAddress!, out = oBuffer.baseAddress!
+            ThreadPool.parallelFor(rows, grain: max(1, 65_536 / (s.vHeadDim * rank))) { items in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rank)
+                defer { scratch.deallocate() }
+                for item in items {
+                    let h = item % s.heads
+                    let packed = PackedVector(latent + item * rank, count: rank, for: kvB)
+                    defer { packed.deallocate() }
+                    let target = out + item * s.vHeadDim
+                    for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: h * s.kvBRowsPerHead + s.qkNopeDim + j, packed, scratch: scratch) }
                 }
             }
         }
-      }
     }
     return output
 }
 
-/// `y += a · x` over `count` values.
-@inline(__always)
-func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, count: Int) {
-    let rawX = UnsafeRawPointer(x), rawY = UnsafeMutableRawPointer(y)
-    let scale = SIMD16<Float>(repeating: a)
-    var i = 0
-    while i + 16 <= count {
-        let sum = rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            + scale * rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        rawY.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < count {
-        y[i] += a * x[i]
-        i += 1
-    }
-}

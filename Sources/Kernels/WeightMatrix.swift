@@ -56,6 +56,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// F16 bit patterns `[rows, groups(columns)]` for the integer formats: their scales and (`q4a`) offsets.
     let groupScales: UnsafePointer<UInt16>?
     let groupOffsets: UnsafePointer<UInt16>?
+    /// For a view of some rows of an FP8 matrix (`rows(_:)`): the index of row 0 in the matrix whose
+    /// block scales `scales` points at.
+    private var scaleRowOffset = 0
 
     /// Wraps memory holding `rows` rows of `format` (`format.rowBytes(columns:)` each) and the scales
     /// the format needs: `scales` for FP8, `groupScales` for q8/q4 and also `groupOffsets` for q4a.
@@ -84,6 +87,13 @@ public struct WeightMatrix: @unchecked Sendable {
         return ((rows + blockRows - 1) / blockRows, (columns + blockColumns - 1) / blockColumns)
     }
 
+    /// FP8: the block scales of row `row`, one per block of `blockColumns` columns.
+    @inline(__always)
+    func blockScales(row: Int) -> UnsafePointer<Float> {
+        guard case let .fp8E4M3(blockRows, blockColumns) = format else { preconditionFailure("block scales of a \(format) matrix") }
+        return scales! + (scaleRowOffset + row) / blockRows * ((columns + blockColumns - 1) / blockColumns)
+    }
+
     /// Writes row `row` as `Float` into `destination[0..<columns]`.
     @inline(__always)
     func decodeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
@@ -97,10 +107,10 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f16:
             let source = data.assumingMemoryBound(to: UInt16.self) + row * columns
             for c in 0..<columns { destination[c] = NumberFormats.float(f16: source[c]) }
-        case let .fp8E4M3(blockRows, blockColumns):
+        case let .fp8E4M3(_, blockColumns):
             let source = data.assumingMemoryBound(to: UInt8.self) + row * columns
             let gridColumns = (columns + blockColumns - 1) / blockColumns
-            let scaleRow = scales! + (row / blockRows) * gridColumns
+            let scaleRow = blockScales(row: row)
             NumberFormats.fp8E4M3Table.withUnsafeBufferPointer { table in
                 var start = 0
                 for block in 0..<gridColumns {
@@ -142,6 +152,17 @@ public struct WeightMatrix: @unchecked Sendable {
 }
 
 extension WeightMatrix {
+    /// Rows `range` as a matrix of their own: a view of the same memory (the owner must outlive it).
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows && !range.isEmpty, "rows \(range) outside a \(rows)-row matrix")
+        let first = range.lowerBound, groups = WeightFormat.groups(columns: columns)
+        var view = WeightMatrix(rows: range.count, columns: columns, format: format, data: data + first * format.rowBytes(columns: columns),
+                                scales: scales, groupScales: groupScales.map { $0 + first * groups },
+                                groupOffsets: groupOffsets.map { $0 + first * groups })
+        view.scaleRowOffset = scaleRowOffset + first
+        return view
+    }
+
     /// Row `row` widened to `Float` (embedding look-ups).
     public func row(_ row: Int) -> [Float] {
         precondition(row >= 0 && row < rows, "row \(row) outside a \(rows)-row matrix")

@@ -19,6 +19,11 @@ public struct Linear: Sendable {
         addBias(to: matmul(x, tokens: tokens, weight: weight), tokens: tokens)
     }
 
+    /// The layer restricted to outputs `range` (a view of the same weights).
+    func outputs(_ range: Range<Int>) -> Linear {
+        Linear(weight: weight.rows(range), bias: bias.map { Array($0[range]) }, owners: owners)
+    }
+
     /// Several layers on their own inputs under one parallel dispatch (see `groupedMatmul`).
     static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int) -> [[Float]] {
         let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens)

@@ -123,36 +123,40 @@ public struct MLAttention: Sendable {
     }
 
     /// The reference computation: per-head keys and values rebuilt from every cached latent.
+    ///
+    /// One head at a time, so a long prefill holds one head's keys and values, not every head's.
     func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: [Float]) -> [Float] {
         let positions = start + tokens
-        // Expand every cached latent into per-head keys and values (eq. 9–11 of the V2 paper).
         var cKV = [Float](repeating: 0, count: positions * kvLoraRank)
         for p in 0..<positions {
             cKV[(p * kvLoraRank)..<((p + 1) * kvLoraRank)] = cached[(p * latentWidth)..<(p * latentWidth + kvLoraRank)]
         }
-        let expanded = kvBProj(cKV, tokens: positions)
         let perHead = qkNopeDim + vHeadDim
-        var keys = [Float](repeating: 0, count: heads * positions * qkHeadDim)
-        var values = [Float](repeating: 0, count: heads * positions * vHeadDim)
-        var query = [Float](repeating: 0, count: heads * tokens * qkHeadDim)
+        var output = [Float](repeating: 0, count: tokens * heads * vHeadDim)
+        var keys = [Float](repeating: 0, count: positions * qkHeadDim)
+        var values = [Float](repeating: 0, count: positions * vHeadDim)
+        var query = [Float](repeating: 0, count: tokens * qkHeadDim)
         for h in 0..<heads {
+            // This head's keys and values (eq. 9–11 of the V2 paper): its rows of kv_b_proj times every latent.
+            let expanded = kvBProj.outputs((h * perHead)..<((h + 1) * perHead))(cKV, tokens: positions)
             for p in 0..<positions {
-                let source = p * heads * perHead + h * perHead
-                let key = (h * positions + p) * qkHeadDim
+                let source = p * perHead, key = p * qkHeadDim, value = p * vHeadDim
                 keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
                 keys[(key + qkNopeDim)..<(key + qkHeadDim)] = cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)]
-                let value = (h * positions + p) * vHeadDim
                 values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
             }
             for t in 0..<tokens {
-                let target = (h * tokens + t) * qkHeadDim
                 let source = (t * heads + h) * qkHeadDim
-                query[target..<(target + qkHeadDim)] = q[source..<(source + qkHeadDim)]
+                query[(t * qkHeadDim)..<((t + 1) * qkHeadDim)] = q[source..<(source + qkHeadDim)]
+            }
+            let attended = causalAttention(
+                query: query, keys: keys, values: values, heads: 1, queryTokens: tokens, keyTokens: positions,
+                keyDim: qkHeadDim, valueDim: vHeadDim, firstQueryPosition: start, scale: softmaxScale)
+            for t in 0..<tokens {
+                let target = (t * heads + h) * vHeadDim
+                output[target..<(target + vHeadDim)] = attended[(t * vHeadDim)..<((t + 1) * vHeadDim)]
             }
         }
-        let attended = causalAttention(
-            query: query, keys: keys, values: values, heads: heads, queryTokens: tokens, keyTokens: positions,
-            keyDim: qkHeadDim, valueDim: vHeadDim, firstQueryPosition: start, scale: softmaxScale)
-        return attended
+        return output
     }
 }

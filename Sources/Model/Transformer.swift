@@ -18,19 +18,27 @@ public final class Transformer: Sendable {
     /// Bytes of every layer's transposed attention keys (`AbsorbedKeys`), made at load and read by decoding.
     public var absorbedKeyBytes: Int { layers.reduce(0) { $0 + $1.attention.absorbedKeys.byteCount } }
 
+    /// Most positions one pass through the layers takes; `forward` runs longer inputs in chunks of this
+    /// many, so the activations of a long prompt stay bounded (llama.cpp's micro-batch, vLLM's chunked
+    /// prefill).
+    public let prefillChunk: Int
+    public static let defaultPrefillChunk = 512
+
     /// Which positions `forward` returns logits for.
     public enum LogitPositions: Sendable { case last, all }
 
     /// Loads `directory` (config.json plus safetensors), checking every tensor against the config.
-    public convenience init(directory: String) throws {
+    public convenience init(directory: String, prefillChunk: Int = Transformer.defaultPrefillChunk) throws {
         let config = try ModelConfig.load(directory: directory)
         let checkpoint = try mappingTensorErrors { try Checkpoint(directory: directory) }
-        try self.init(config: config, checkpoint: checkpoint)
+        try self.init(config: config, checkpoint: checkpoint, prefillChunk: prefillChunk)
     }
 
-    public init(config: ModelConfig, checkpoint: Checkpoint) throws {
+    public init(config: ModelConfig, checkpoint: Checkpoint, prefillChunk: Int = Transformer.defaultPrefillChunk) throws {
+        precondition(prefillChunk > 0, "prefillChunk must be positive")
         let loader = WeightLoader(checkpoint: checkpoint, config: config)
         self.config = config
+        self.prefillChunk = prefillChunk
         self.checkpoint = checkpoint
         (embedding, embeddingOwners) = try loader.matrix(ParameterLayout.embedding(config))
         layers = try (0..<config.numHiddenLayers).map { try DecoderLayer(config: config, layer: $0, loader: loader) }
@@ -48,7 +56,8 @@ public final class Transformer: Sendable {
         KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
     }
 
-    /// Runs `tokens` after the positions already in `cache`, appending their latents to it.
+    /// Runs `tokens` after the positions already in `cache`, appending their latents to it (in passes of
+    /// at most `prefillChunk` positions).
     ///
     /// - Parameter attention: the MLA form; by default the cheaper one for each call.
     /// - Returns: fp32 logits `[1, vocab]` for the last position or `[tokens, vocab]` for all.
@@ -61,11 +70,25 @@ public final class Transformer: Sendable {
         guard cache.count + tokens.count <= cache.capacity else {
             throw ModelError.contextOverflow(tokens: cache.count + tokens.count, limit: cache.capacity)
         }
+        var logits: [Float] = []
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + prefillChunk, tokens.count)
+            let wanted: LogitPositions? = positions == .all ? .all : end == tokens.count ? .last : nil
+            logits += pass(tokens[start..<end], cache: &cache, logits: wanted, form: form)
+            start = end
+        }
+        return logits
+    }
+
+    /// One pass of `tokens` through the layers; logits for `positions`, or none.
+    private func pass(_ tokens: ArraySlice<Int>, cache: inout KVCache, logits positions: LogitPositions?, form: MLAttention.Form) -> [Float] {
         let hidden = config.hiddenSize
         var h = embed(tokens)
         let angles = rope.angles(positions: cache.count..<(cache.count + tokens.count))
         for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, angles: angles, form: form) }
         cache.advance(by: tokens.count)
+        guard let positions else { return [] }
         var rows = tokens.count
         if positions == .last {
             h = Array(h[((tokens.count - 1) * hidden)...])
@@ -76,7 +99,7 @@ public final class Transformer: Sendable {
     }
 
     /// Embedding rows `[tokens, hidden]` for token ids already checked to be in range.
-    func embed(_ tokens: [Int]) -> [Float] {
+    func embed(_ tokens: ArraySlice<Int>) -> [Float] {
         var h = [Float](repeating: 0, count: tokens.count * config.hiddenSize)
         for (t, id) in tokens.enumerated() {
             let row = embedding.row(id)

@@ -73,6 +73,17 @@ import Testing
                 }
                 let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
                 #expect(worst <= 1e-5 * Float(columns), "\(format) \(rows)×\(columns)×\(tokens): \(worst)")
+                // A view of some rows (starting part-way through an FP8 scale block) is those rows.
+                let first = rows / 3, viewRows = (rows - first + 1) / 2
+                let view = weight.rows(first..<(first + viewRows))
+                #expect(view.dequantized() == Array(dense[(first * columns)..<((first + viewRows) * columns)]), "\(format) view of \(rows)×\(columns)")
+                let viewed = matmul(input, tokens: tokens, weight: view)
+                for t in 0..<tokens {
+                    for r in 0..<viewRows {
+                        #expect(abs(viewed[t * viewRows + r] - actual[t * rows + first + r]) <= 1e-5 * Float(columns),
+                                "\(format) view \(rows)×\(columns)×\(tokens) [\(t), \(r)]")
+                    }
+                }
                 if format.isGrouped && tokens < BlockedMatMul.tokenStep {
                     // The Float widening of the integer formats (taken where AVX2 is missing) still matches.
                     input.withUnsafeBufferPointer { x in

@@ -37,3 +37,25 @@ import Testing
         #expect(attention.cheaperForm(tokens: 64, start: 0) == .expanded)
     }
 }
+
+/// A prompt longer than `prefillChunk` runs in several passes and gives what one pass gives.
+@Suite struct ChunkedPrefillTests {
+    @Test(arguments: ["v3-yarn", "v2-greedy"], [1, 3])
+    func chunksMatchOnePass(fixture: String, chunk: Int) throws {
+        let whole = try Transformer(directory: Fixtures.model(fixture))
+        let chunked = try Transformer(config: whole.config, checkpoint: whole.checkpoint, prefillChunk: chunk)
+        let prompt = try Fixtures.reference(fixture).promptIDs
+        #expect(prompt.count > chunk)
+        var wholeCache = whole.makeCache(), chunkedCache = chunked.makeCache()
+        let expected = try whole.forward(tokens: prompt, cache: &wholeCache, logits: .all)
+        let logits = try chunked.forward(tokens: prompt, cache: &chunkedCache, logits: .all)
+        #expect(logits.count == expected.count)
+        #expect(relativeError(logits, expected) <= 1e-5, "\(fixture) chunk \(chunk)")
+        #expect(chunkedCache.count == prompt.count)
+        #expect(relativeError(chunkedCache.layers.flatMap { $0 }, wholeCache.layers.flatMap { $0 }) <= 1e-5)
+        // Only the last position's logits when asked for the last.
+        var lastCache = chunked.makeCache()
+        let last = try chunked.forward(tokens: prompt, cache: &lastCache, logits: .last)
+        #expect(relativeError(last, Array(expected.suffix(whole.config.vocabSize))) <= 1e-5)
+    }
+}

@@ -9,8 +9,10 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: model) }
-    func loadModel() throws -> Transformer { try Transformer(directory: model) }
-    func loadGenerator(contextLength: Int? = nil) throws -> Generator {
-        Generator(model: try loadModel(), tokenizer: try loadTokenizer(), contextLength: contextLength)
+    func loadModel(_ prefill: PrefillOptions) throws -> Transformer {
+        try Transformer(directory: model, prefillChunk: prefill.prefillChunk)
+    }
+    func loadGenerator(_ prefill: PrefillOptions, contextLength: Int? = nil) throws -> Generator {
+        Generator(model: try loadModel(prefill), tokenizer: try loadTokenizer(), contextLength: contextLength)
     }
 }
