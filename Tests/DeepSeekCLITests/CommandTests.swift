@@ -68,6 +68,17 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--threads must be ≥ 1"))
     }
 
+    @Test func prefillChunksGiveTheSameLogits() throws {
+        let whole = try CLI.run(["logits", "--model", CLI.model(), "--ids", "5,6,7,8,9", "--all", "--json"])
+        let chunked = try CLI.run(["logits", "--model", CLI.model(), "--ids", "5,6,7,8,9", "--all", "--json", "--prefill-chunk", "2"])
+        #expect(whole.status == 0 && chunked.status == 0)
+        let a = try JSONValue.parse(whole.stdout)["logits"]!.arrayValue!.flatMap { $0.arrayValue!.map { $0.doubleValue! } }
+        let b = try JSONValue.parse(chunked.stdout)["logits"]!.arrayValue!.flatMap { $0.arrayValue!.map { $0.doubleValue! } }
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($0)) })
+        let bad = try CLI.run(["logits", "--model", CLI.model(), "--ids", "1", "--prefill-chunk", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--prefill-chunk must be ≥ 1"))
+    }
+
     @Test func infoSummarisesTheArchitecture() throws {
         let result = try CLI.run(["info", "--model", CLI.model("v3-fp8-real-heads")])
         #expect(result.status == 0)
