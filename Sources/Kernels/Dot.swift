@@ -42,14 +42,15 @@ func widenBF16Pairs(_ lanes: SIMD16<UInt32>) -> (low: SIMD16<Float>, high: SIMD1
 
 /// FP8 E4M3 byte `k` of 16 `UInt32` lanes as `Float` bits whose value is 2⁻¹²⁰ × the FP8 value: the
 /// byte is moved to the top (sign at bit 31), shifted right 4 arithmetically (exponent and mantissa to
-/// bits 20…26, the sign smeared into 27…30) and the smear masked off. The 2¹²⁰ (exponent bias 7 → 127)
+/// bits 20…26, the sign smeared into 27…30, the lower bytes below 20) and all but bits 31 and 20…26 masked
+/// off: three integer operations, two for the top byte. The 2¹²⁰ (exponent bias 7 → 127)
 /// is applied by the caller: 2⁶⁴ in the permuted activations and 2⁵⁶ with the block scale. Exact for
 /// normals; subnormals become binary32 subnormals, also exact. NaN patterns (never in weights) become ±480.
 @inline(__always)
 func widenFP8Scaled(_ lanes: SIMD16<UInt32>, byte k: Int) -> SIMD16<Float> {
-    let top = k == 3 ? lanes & 0xFF00_0000 : (lanes &<< UInt32(24 - 8 * k)) & 0xFF00_0000
+    let top = k == 3 ? lanes : lanes &<< UInt32(24 - 8 * k)
     let shifted = unsafeBitCast(unsafeBitCast(top, to: SIMD16<Int32>.self) &>> 4, to: SIMD16<UInt32>.self)
-    return unsafeBitCast(shifted & 0x87FF_FFFF, to: SIMD16<Float>.self)
+    return unsafeBitCast(shifted & 0x87F0_0000, to: SIMD16<Float>.self)
 }
 
 /// Part of the FP8 exponent correction carried by the permuted activations (the rest, 2⁵⁶, by the scale).
@@ -142,28 +143,11 @@ func dotBF16(_ row: UnsafePointer<UInt16>, _ x: PackedVector) -> Float {
 /// layouts take the decode path.
 @inline(__always)
 func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColumns: Int, _ x: PackedVector) -> Float {
-    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
-    let groupsPerBlock = blockColumns / 64
-    var total = SIMD16<Float>()
-    var g = 0
-    var block = 0
-    while g < x.fullGroups {
-        var accumulator = SIMD16<Float>()
-        let end = min(g + groupsPerBlock, x.fullGroups)
-        while g < end {
-            deepseek_prefetch(raw + g * 64 + prefetchDistance)
-            let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
-            let base = g * 256
-            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 0), xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self))
-            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 1), xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
-            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 2), xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
-            multiplyAdd(&accumulator, widenFP8Scaled(lanes, byte: 3), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
-            g += 1
-        }
-        total += accumulator * (scales[block] * fp8ScaleShift)
-        block += 1
-    }
-    var sum = horizontalSum(total)
+    #if arch(x86_64) && NATIVE_CPU
+    var sum = dotFP8GroupsAVX2(row, scales: scales, blockColumns: blockColumns, x)
+    #else
+    var sum = dotFP8Groups(row, scales: scales, blockColumns: blockColumns, x)
+    #endif
     // Columns past the last full group of 64.
     var c = x.fullGroups * 64
     while c < x.count {
@@ -174,6 +158,34 @@ func dotFP8(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColu
         sum += partial * scales[blockIndex]
     }
     return sum
+}
+
+/// `dotFP8` over the row's whole 64-column groups, widening with shifts and masks (`widenFP8Scaled`).
+@inline(__always)
+func dotFP8Groups(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blockColumns: Int, _ x: PackedVector) -> Float {
+    let raw = UnsafeRawPointer(row), xs = UnsafeRawPointer(x.permuted)
+    let groupsPerBlock = blockColumns / 64
+    var total = SIMD16<Float>()
+    var g = 0
+    var block = 0
+    while g < x.fullGroups {
+        // Two accumulators, so consecutive multiply-adds do not wait on each other.
+        var even = SIMD16<Float>(), odd = SIMD16<Float>()
+        let end = min(g + groupsPerBlock, x.fullGroups)
+        while g < end {
+            deepseek_prefetch(raw + g * 64 + prefetchDistance)
+            let lanes = raw.loadUnaligned(fromByteOffset: g * 64, as: SIMD16<UInt32>.self)
+            let base = g * 256
+            multiplyAdd(&even, widenFP8Scaled(lanes, byte: 0), xs.loadUnaligned(fromByteOffset: base, as: SIMD16<Float>.self))
+            multiplyAdd(&odd, widenFP8Scaled(lanes, byte: 1), xs.loadUnaligned(fromByteOffset: base + 64, as: SIMD16<Float>.self))
+            multiplyAdd(&even, widenFP8Scaled(lanes, byte: 2), xs.loadUnaligned(fromByteOffset: base + 128, as: SIMD16<Float>.self))
+            multiplyAdd(&odd, widenFP8Scaled(lanes, byte: 3), xs.loadUnaligned(fromByteOffset: base + 192, as: SIMD16<Float>.self))
+            g += 1
+        }
+        total += (even + odd) * (scales[block] * fp8ScaleShift)
+        block += 1
+    }
+    return horizontalSum(total)
 }
 
 extension WeightMatrix {

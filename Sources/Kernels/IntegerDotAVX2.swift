@@ -19,12 +19,12 @@ private func groupBytes(_ v: __m256i) -> __m256i {
 }
 
 @inline(__always)
-private func load(_ p: UnsafeRawPointer) -> __m256i {
+func load(_ p: UnsafeRawPointer) -> __m256i {
     _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
 }
 
 @inline(__always)
-private func sum(_ v: __m256) -> Float {
+func sum(_ v: __m256) -> Float {
     v.sum()
 }
 

@@ -203,6 +203,30 @@ import Testing
 }
 
 @Suite struct FP8WideningTests {
+    /// Both FP8 group kernels (shifts, and on AVX2 builds the byte shuffles) equal a naive product over
+    /// the whole 64-column groups, for rows holding every finite pattern in two column blocks.
+    @Test func groupKernelsMatchTheNaiveProduct() {
+        let patterns = (0..<256).map(UInt8.init).filter { $0 & 0x7F != 0x7F }
+        let row = Array(patterns.reversed()) + patterns  // 508 columns: 7 whole groups, 2 blocks of 256
+        let scales: [Float] = [0.75, 3]
+        var random = MatMulTests.Lcg(state: 3)
+        let x = (0..<row.count).map { _ in random.next() }
+        let whole = row.count / 64 * 64
+        let expected = (0..<whole).reduce(0.0) { $0 + Double(NumberFormats.float(fp8E4M3: row[$1])) * Double(scales[$1 / 256]) * Double(x[$1]) }
+        row.withUnsafeBufferPointer { r in scales.withUnsafeBufferPointer { s in x.withUnsafeBufferPointer { xs in
+            let weight = WeightMatrix(rows: 1, columns: row.count, format: .fp8E4M3(blockRows: 128, blockColumns: 256),
+                                      data: UnsafeRawPointer(r.baseAddress!), scales: s.baseAddress)
+            let packed = PackedVector(xs.baseAddress!, count: row.count, for: weight)
+            defer { packed.deallocate() }
+            let generic = dotFP8Groups(r.baseAddress!, scales: s.baseAddress!, blockColumns: 256, packed)
+            #expect(abs(Double(generic) - expected) <= 1e-5 * abs(expected) + 1e-4, "shifts: \(generic) vs \(expected)")
+            #if arch(x86_64) && NATIVE_CPU
+            let shuffled = dotFP8GroupsAVX2(r.baseAddress!, scales: s.baseAddress!, blockColumns: 256, packed)
+            #expect(abs(Double(shuffled) - expected) <= 1e-5 * abs(expected) + 1e-4, "byte shuffles: \(shuffled) vs \(expected)")
+            #endif
+        } } }
+    }
+
     /// Every finite FP8 pattern through the SIMD widening (decodeRow) and the fused dot equals the table.
     @Test func everyPatternWidensExactly() {
         let patterns = (0..<256).map(UInt8.init).filter { $0 & 0x7F != 0x7F }
