@@ -78,20 +78,20 @@ public enum Benchmark {
         let tokens = { (n: Int) in (0..<n).map { _ in Int(random.next() % UInt64(c.vocabSize)) } }
 
         progress("warming up")
-        var warm = model.makeCache(capacity: needed)
+        var warm = try model.makeCache(capacity: needed)
         _ = try model.forward(tokens: tokens(8), cache: &warm)
 
         var prefillRates: [Double] = []
         for r in 1...o.repetitions {
             progress("prefill \(o.promptTokens) tokens, run \(r)/\(o.repetitions)")
-            var cache = model.makeCache(capacity: needed)
+            var cache = try model.makeCache(capacity: needed)
             let prompt = tokens(o.promptTokens)
             prefillRates.append(Double(o.promptTokens) / (try time { _ = try model.forward(tokens: prompt, cache: &cache) }))
         }
 
         var decodes: [Decode] = []
         for depth in [0] + (o.depth.map { [$0] } ?? []) {
-            var filled = model.makeCache(capacity: needed)
+            var filled = try model.makeCache(capacity: needed)
             if depth > 0 {
                 progress("filling the cache to depth \(depth)")
                 _ = try model.forward(tokens: tokens(depth), cache: &filled)

@@ -30,7 +30,7 @@ public final class Generator: Sendable {
         guard request.promptIDs.count <= contextLength else {
             throw ModelError.contextOverflow(tokens: request.promptIDs.count, limit: contextLength)
         }
-        var cache = model.makeCache(capacity: contextLength)
+        var cache = try model.makeCache(capacity: contextLength)
         var sampler = Sampler(parameters: request.sampling)
         var decoder = StreamingDecoder(tokenizer: tokenizer)
         var stops = StopMatcher(stops: request.stop)

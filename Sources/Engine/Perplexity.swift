@@ -72,7 +72,7 @@ public enum Perplexity {
 
     /// The logits at every position of `tokens`, fed `batch` tokens a step into one cache.
     private static func allLogits(_ model: Transformer, _ tokens: [Int], batch: Int) throws -> [Float] {
-        var cache = model.makeCache(capacity: tokens.count)
+        var cache = try model.makeCache(capacity: tokens.count)
         var logits: [Float] = []
         logits.reserveCapacity(tokens.count * model.config.vocabSize)
         var start = 0

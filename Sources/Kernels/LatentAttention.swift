@@ -38,7 +38,7 @@ public struct LatentAttentionShape: Sendable {
 ///   - firstQueryPosition: position of query 0; query `t` sees positions `0...firstQueryPosition + t`.
 /// - Returns: `[tokens, heads × vHeadDim]`.
 public func latentAttention(
-    query: [Float], cache: [Float], kvB: WeightMatrix, keys: AbsorbedKeys, shape s: LatentAttentionShape,
+    query: [Float], cache: UnsafeBufferPointer<Float>, kvB: WeightMatrix, keys: AbsorbedKeys, shape s: LatentAttentionShape,
     tokens: Int, firstQueryPosition: Int, scale: Float
 ) -> [Float] {
     let positions = firstQueryPosition + tokens
@@ -72,13 +72,11 @@ public func latentAttention(
     }
     var latents = [Float](repeating: 0, count: rows * rank)
     queries.withUnsafeBufferPointer { q in
-        cache.withUnsafeBufferPointer { c in
-            latents.withUnsafeMutableBufferPointer { o in
-                attend(queries: q.baseAddress!, rows: rows, keys: c.baseAddress!, keyDim: width,
-                       values: c.baseAddress!, valueStride: width, valueDim: rank,
-                       causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: s.heads), scale: scale,
-                       output: o.baseAddress!, outputStride: rank)
-            }
+        latents.withUnsafeMutableBufferPointer { o in
+            attend(queries: q.baseAddress!, rows: rows, keys: cache.baseAddress!, keyDim: width,
+                   values: cache.baseAddress!, valueStride: width, valueDim: rank,
+                   causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: s.heads), scale: scale,
+                   output: o.baseAddress!, outputStride: rank)
         }
     }
     // out[t, h][j] = W_UV[h][j, :] · o_lat[t, h], one (token, head) pair per item.

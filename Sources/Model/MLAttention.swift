@@ -116,20 +116,20 @@ public struct MLAttention: Sendable {
         cache.append(layer: layer, latents: latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
         let chosen = form == .automatic ? cheaperForm(tokens: tokens, start: start) : form
         let attended = chosen == .absorbed
-            ? latentAttention(query: q, cache: cache.layers[layer], kvB: kvBProj.weight, keys: absorbedKeys, shape: shape, tokens: tokens,
+            ? latentAttention(query: q, cache: cache.rows(layer: layer), kvB: kvBProj.weight, keys: absorbedKeys, shape: shape, tokens: tokens,
                               firstQueryPosition: start, scale: softmaxScale)
-            : expandedAttention(q, tokens: tokens, start: start, cached: cache.layers[layer])
+            : expandedAttention(q, tokens: tokens, start: start, cached: cache.rows(layer: layer))
         return oProj(attended, tokens: tokens)
     }
 
     /// The reference computation: per-head keys and values rebuilt from every cached latent.
     ///
     /// One head at a time, so a long prefill holds one head's keys and values, not every head's.
-    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: [Float]) -> [Float] {
+    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: UnsafeBufferPointer<Float>) -> [Float] {
         let positions = start + tokens
         var cKV = [Float](repeating: 0, count: positions * kvLoraRank)
         for p in 0..<positions {
-            cKV[(p * kvLoraRank)..<((p + 1) * kvLoraRank)] = cached[(p * latentWidth)..<(p * latentWidth + kvLoraRank)]
+            cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: cached[(p * latentWidth)..<(p * latentWidth + kvLoraRank)])
         }
         let perHead = qkNopeDim + vHeadDim
         var output = [Float](repeating: 0, count: tokens * heads * vHeadDim)
@@ -142,7 +142,7 @@ public struct MLAttention: Sendable {
             for p in 0..<positions {
                 let source = p * perHead, key = p * qkHeadDim, value = p * vHeadDim
                 keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
-                keys[(key + qkNopeDim)..<(key + qkHeadDim)] = cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)]
+                keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)])
                 values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
             }
             for t in 0..<tokens {

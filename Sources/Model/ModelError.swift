@@ -12,6 +12,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(tokens: Int, limit: Int)
     case emptyInput
     case invalidOption(option: String, detail: String)
+    case cacheReservation(positions: Int, bytes: Double)
 
     public var description: String {
         switch self {
@@ -25,6 +26,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .contextOverflow(tokens, limit): "\(tokens) tokens exceed the context of \(limit) (max_position_embeddings or --context)"
         case .emptyInput: "no input tokens"
         case let .invalidOption(option, detail): "\(option): \(detail)"
+        case let .cacheReservation(positions, bytes): "cannot reserve \(Int(min(bytes / 1e9, 1e15).rounded(.up))) GB of address space for a KV cache of \(positions) positions (lower --context)"
         }
     }
 }

@@ -52,8 +52,8 @@ public final class Transformer: Sendable {
     }
 
     /// A fresh cache for one sequence of at most `capacity` positions (default: the model's context).
-    public func makeCache(capacity: Int? = nil) -> KVCache {
-        KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
+    public func makeCache(capacity: Int? = nil) throws -> KVCache {
+        try KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
     }
 
     /// Runs `tokens` after the positions already in `cache`, appending their latents to it (in passes of

@@ -22,7 +22,7 @@ import Tokenizer
         var nll = 0.0, scored = 0
         for start in stride(from: 0, to: ids.count, by: 16) {
             let chunk = Array(ids[start..<min(start + 16, ids.count)])
-            var cache = model.makeCache()
+            var cache = try model.makeCache()
             let logits = try model.forward(tokens: chunk, cache: &cache, logits: .all)
             let vocab = model.config.vocabSize
             for p in 0..<(chunk.count - 1) {

@@ -80,8 +80,10 @@ import Testing
         let kvBValues = ActivationQuantizationTests.values(s.heads * s.kvBRowsPerHead * s.kvLoraRank, seed: 6).map { $0 * 0.3 }
         kvBValues.withUnsafeBytes { bytes in
             let kvB = WeightMatrix(rows: s.heads * s.kvBRowsPerHead, columns: s.kvLoraRank, format: .f32, data: bytes.baseAddress!)
-            let out = latentAttention(query: query, cache: cache, kvB: kvB, keys: AbsorbedKeys(kvB: kvB, shape: s), shape: s,
-                                      tokens: shape.tokens, firstQueryPosition: shape.cached, scale: 0.3)
+            let out = cache.withUnsafeBufferPointer {
+                latentAttention(query: query, cache: $0, kvB: kvB, keys: AbsorbedKeys(kvB: kvB, shape: s), shape: s,
+                                tokens: shape.tokens, firstQueryPosition: shape.cached, scale: 0.3)
+            }
             // Expanded: k[h, p] = [W_UK[h] c_p, k_rope_p], v[h, p] = W_UV[h] c_p; queries per head.
             var keys = [Float](), values = [Float](), queries = [Float]()
             for h in 0..<s.heads {

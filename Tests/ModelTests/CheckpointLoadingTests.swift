@@ -24,7 +24,7 @@ import Testing
 
         let model = try Transformer(directory: folder.path)
         let reference = try Fixtures.reference("v3-yarn")
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         let logits = try model.forward(tokens: reference.promptIDs, cache: &cache, logits: .all)
         #expect(relativeError(logits, reference.logits.flatMap { $0 }) <= 1e-4)
     }

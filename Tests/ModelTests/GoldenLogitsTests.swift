@@ -7,7 +7,7 @@ import Testing
     func promptLogitsMatchTransformers(fixture: String) throws {
         let model = try Transformer(directory: Fixtures.model(fixture))
         let reference = try Fixtures.reference(fixture)
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         let logits = try model.forward(tokens: reference.promptIDs, cache: &cache, logits: .all)
         let error = relativeError(logits, reference.logits.flatMap { $0 })
         #expect(error <= 1e-4, "\(fixture): relative logit error \(error)")
@@ -17,7 +17,7 @@ import Testing
     func greedyContinuationMatchesTransformers(fixture: String) throws {
         let model = try Transformer(directory: Fixtures.model(fixture))
         let reference = try Fixtures.reference(fixture)
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         var logits = try model.forward(tokens: reference.promptIDs, cache: &cache)
         var generated: [Int] = []
         for _ in reference.greedyIDs {
@@ -34,7 +34,7 @@ import Testing
         let model = try Transformer(directory: Fixtures.model(fixture))
         let reference = try Fixtures.reference(fixture)
         for length in 1...3 {
-            var cache = model.makeCache()
+            var cache = try model.makeCache()
             let logits = try model.forward(tokens: Array(reference.promptIDs.prefix(length)), cache: &cache, logits: .all)
             let error = relativeError(logits, reference.logits.prefix(length).flatMap { $0 })
             #expect(error <= 1e-4, "\(fixture) first \(length): \(error)")
@@ -45,10 +45,10 @@ import Testing
     func cachedDecodingEqualsFullRecompute(fixture: String) throws {
         let model = try Transformer(directory: Fixtures.model(fixture))
         let prompt = try Fixtures.reference(fixture).promptIDs
-        var full = model.makeCache()
+        var full = try model.makeCache()
         let all = try model.forward(tokens: prompt, cache: &full, logits: .all)
         // Prefill half, then one token at a time.
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         let split = prompt.count / 2
         var pieces = try model.forward(tokens: Array(prompt[..<split]), cache: &cache, logits: .all)
         for token in prompt[split...] { pieces += try model.forward(tokens: [token], cache: &cache) }

@@ -32,7 +32,7 @@ import Testing
         let model = try Transformer(directory: folder.path)
         #expect(model.config.numNextnPredictLayers == 1)
         let reference = try Fixtures.reference("v3-yarn")
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         let logits = try model.forward(tokens: reference.promptIDs, cache: &cache, logits: .all)
         #expect(relativeError(logits, reference.logits.flatMap { $0 }) <= 1e-4)
 

@@ -13,7 +13,7 @@ import Testing
     }
 
     func logits(_ model: Transformer, _ tokens: [Int]) throws -> [Float] {
-        var cache = model.makeCache()
+        var cache = try model.makeCache()
         return try model.forward(tokens: tokens, cache: &cache, logits: .all)
     }
 

@@ -16,7 +16,7 @@ struct Logits: ParsableCommand {
     func run() throws {
         runtime.apply()
         let transformer = try model.loadModel(prefill)
-        var cache = transformer.makeCache()
+        var cache = try transformer.makeCache()
         let logits = try transformer.forward(tokens: ids.ids, cache: &cache, logits: all ? .all : .last)
         let vocab = transformer.config.vocabSize
         let rows = (0..<(logits.count / vocab)).map { logits[($0 * vocab)..<(($0 + 1) * vocab)] }
