@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (dependencies point down only; see README "Layout"):
-//   deepseek (CLI) → Engine → Model → Tensors → Kernels → CPUFeatures
+//   deepseek (CLI) → Engine → Model → Tensors → Kernels → CPUFeatures (and COpenBLAS with the OpenBLAS trait)
 //                           → Tokenizer → JSON
 //                           → Sampling → Kernels
 let package = Package(
@@ -21,6 +21,8 @@ let package = Package(
     traits: [
         .trait(name: "NativeCPU",
                description: "Compile the kernels for the building machine's CPU (-march=native) with fused multiply-add; on x86-64 this needs AVX2, FMA and F16C and adds the AVX2 integer kernels."),
+        .trait(name: "OpenBLAS",
+               description: "Prefill's matrix products through OpenBLAS's sgemm (needs the system library: libopenblas-dev on Debian)."),
         .default(enabledTraits: ["NativeCPU"]),
     ],
     dependencies: [
@@ -29,9 +31,15 @@ let package = Package(
     targets: [
         // Header-only: which CPU features the compiler targets, readable from Swift.
         .target(name: "CPUFeatures"),
-        .target(name: "Kernels", dependencies: ["CPUFeatures"], swiftSettings: [
+        // Only with the OpenBLAS trait.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .target(name: "Kernels", dependencies: [
+            "CPUFeatures",
+            .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
+        ], swiftSettings: [
             .unsafeFlags(["-Xcc", "-march=native", "-Xcc", "-DDEEPSEEK_NATIVE_CPU"], .when(traits: ["NativeCPU"])),
             .define("NATIVE_CPU", .when(traits: ["NativeCPU"])),
+            .define("OPENBLAS", .when(traits: ["OpenBLAS"])),
         ]),
         .target(name: "JSON"),
         .target(name: "Tensors", dependencies: ["Kernels"]),

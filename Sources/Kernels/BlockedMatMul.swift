@@ -12,7 +12,7 @@ enum BlockedMatMul {
 
     /// `y[t, r] = x[t, :] · w[r, :]` for `tokens ≥ 1`, any format.
     static func multiply(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, tokens: Int, weight: WeightMatrix) {
-        let rows = weight.rows, columns = weight.columns
+        let columns = weight.columns
         let perLane = lanePacking(weight.format)
         // Activations in lane order (tail columns stay in place), one copy per product; formats
         // widened in column order use the activations as they are.
@@ -24,7 +24,10 @@ enum BlockedMatMul {
             }
         }
         let xs = UnsafePointer(permuted) ?? x
-        let panels = (rows + panelRows - 1) / panelRows
+        #if OPENBLAS
+        OpenBLASMatMul.multiply(y: y, xs: xs, tokens: tokens, weight: weight, perLane: perLane)
+        #else
+        let rows = weight.rows, panels = (rows + panelRows - 1) / panelRows
         ThreadPool.parallelFor(panels) { range in
             let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * columns)
             defer { panel.deallocate() }
@@ -41,6 +44,7 @@ enum BlockedMatMul {
                 }
             }
         }
+        #endif
     }
 
     /// Values per 32-bit lane of the stored format's fast widening (1: stored as `Float` or widened naturally).
