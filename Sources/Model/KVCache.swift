@@ -4,15 +4,19 @@ import Foundation
 /// compressed MLA latent — `kv_lora_rank` normalised values of `c_KV` followed by the
 /// `qk_rope_head_dim` rotated values of the shared key `k_rope`. Never the expanded per-head K/V.
 ///
-/// Each layer's rows live in address space reserved for the whole capacity at creation
-/// (`LatentRows`): memory is taken only as rows are written and rows never move, so a growing
-/// cache is never copied and resident memory is what the filled positions hold.
-public struct KVCache: Sendable {
+/// Each layer's rows live in address space reserved with `mmap` for the whole capacity at creation:
+/// memory is taken only as rows are written and rows never move, so a growing cache is never copied
+/// and resident memory is what the filled positions hold. The cache owns that memory, so it cannot be
+/// copied (`~Copyable`); it is returned when the cache goes away. Being the only owner of that memory,
+/// it may move between threads (`Sendable`).
+public struct KVCache: ~Copyable, @unchecked Sendable {
     /// Values per position per layer (`kv_lora_rank + qk_rope_head_dim`).
     public let width: Int
     /// Positions the cache may hold.
     public let capacity: Int
-    private var layers: [LatentRows]
+    /// One reservation of `capacity × width` Floats per layer.
+    private let layers: [UnsafeMutablePointer<Float>]
+    private let reservedBytes: Int
     /// Positions each layer has written (ahead of `count` while a step runs through the layers).
     private var written: [Int]
     /// Positions filled so far.
@@ -21,16 +25,27 @@ public struct KVCache: Sendable {
     /// - Throws: `ModelError.cacheReservation` when the address space for `capacity` positions is not there.
     public init(config: ModelConfig, capacity: Int? = nil) throws {
         let width = config.latentCacheWidth, capacity = capacity ?? config.maxPositionEmbeddings
-        self.width = width
-        self.capacity = capacity
         let (values, overflow) = capacity.multipliedReportingOverflow(by: width)
-        layers = try (0..<config.numHiddenLayers).map { _ in
-            guard !overflow, let rows = LatentRows(values: values) else {
+        let (bytes, overflowBytes) = max(values, 1).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        var layers: [UnsafeMutablePointer<Float>] = []
+        for _ in 0..<config.numHiddenLayers {
+            let address = overflow || overflowBytes ? nil
+                : mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            guard let address, address != MAP_FAILED else {
+                for layer in layers { munmap(layer, bytes) }
                 throw ModelError.cacheReservation(positions: capacity, bytes: Double(capacity) * Double(width * 4 * config.numHiddenLayers))
             }
-            return rows
+            layers.append(address.bindMemory(to: Float.self, capacity: bytes / MemoryLayout<Float>.stride))
         }
+        self.width = width
+        self.capacity = capacity
+        self.layers = layers
+        reservedBytes = bytes
         written = Array(repeating: 0, count: config.numHiddenLayers)
+    }
+
+    deinit {
+        for layer in layers { munmap(layer, reservedBytes) }
     }
 
     /// Bytes the cache holds now (F32 values).
@@ -38,12 +53,12 @@ public struct KVCache: Sendable {
 
     /// Layer `layer`'s written rows `[positions, width]`, valid until the cache next changes.
     func rows(layer: Int) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: layers[layer].base, count: written[layer] * width)
+        UnsafeBufferPointer(start: layers[layer], count: written[layer] * width)
     }
 
     /// Layer `layer`'s filled rows as an array (tests and tools).
     public func latents(layer: Int) -> [Float] {
-        Array(UnsafeBufferPointer(start: layers[layer].base, count: count * width))
+        Array(UnsafeBufferPointer(start: layers[layer], count: count * width))
     }
 
     /// Appends `tokens` latent rows `[tokens, width]` for `layer`.
@@ -51,10 +66,7 @@ public struct KVCache: Sendable {
         precondition(latents.count % width == 0, "latent rows of \(latents.count) values, not a multiple of \(width)")
         let tokens = latents.count / width
         precondition(written[layer] + tokens <= capacity, "KV cache of \(capacity) positions overflows")
-        if !isKnownUniquelyReferenced(&layers[layer]) {
-            layers[layer] = layers[layer].copy(values: written[layer] * width)
-        }
-        latents.withUnsafeBufferPointer { (layers[layer].base + written[layer] * width).update(from: $0.baseAddress!, count: $0.count) }
+        latents.withUnsafeBufferPointer { (layers[layer] + written[layer] * width).update(from: $0.baseAddress!, count: $0.count) }
         written[layer] += tokens
     }
 
@@ -70,33 +82,4 @@ public struct KVCache: Sendable {
         for l in written.indices { written[l] = position }
         count = position
     }
-}
-
-/// Address space for `values` Floats reserved with `mmap` and handed back when released; pages are
-/// taken from the system only when first written.
-final class LatentRows: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-    private let bytes: Int
-
-    /// Nil when the system refuses the reservation.
-    init?(values: Int) {
-        let (size, overflow) = max(values, 1).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        guard !overflow else { return nil }
-        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let address, address != MAP_FAILED else { return nil }
-        bytes = size
-        base = address.bindMemory(to: Float.self, capacity: size / MemoryLayout<Float>.stride)
-    }
-
-    /// A reservation of the same size holding the first `values` Floats of this one (the cache was
-    /// copied and one copy is written); this one's size was granted, so the system normally grants it again.
-    func copy(values: Int) -> LatentRows {
-        guard let other = LatentRows(values: bytes / MemoryLayout<Float>.stride) else {
-            fatalError("could not reserve \(bytes) bytes again for a copied KV cache")
-        }
-        other.base.update(from: base, count: values)
-        return other
-    }
-
-    deinit { munmap(base, bytes) }
 }
