@@ -37,7 +37,7 @@ func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, sh
     var sums = SIMD8<Float>()
     var i = 0
     while i + 8 <= count {
-        let e = exponential(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * scale - shift)
+        let e = exponential(loadFloats(raw, byteOffset: i * 4) * scale - shift)
         raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
         sums += e
         i += 8

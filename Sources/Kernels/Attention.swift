@@ -177,13 +177,13 @@ private func accumulate(weights: UnsafePointer<Float>, keyCount: Int, rows: Int,
         while j + 16 <= columns.upperBound {
             let o0 = UnsafeMutableRawPointer(output + j), o1 = UnsafeMutableRawPointer(output + outputStride + j)
             let o2 = UnsafeMutableRawPointer(output + 2 * outputStride + j), o3 = UnsafeMutableRawPointer(output + 3 * outputStride + j)
-            var a0 = o0.loadUnaligned(as: SIMD8<Float>.self), b0 = o0.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var a1 = o1.loadUnaligned(as: SIMD8<Float>.self), b1 = o1.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var a2 = o2.loadUnaligned(as: SIMD8<Float>.self), b2 = o2.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var a3 = o3.loadUnaligned(as: SIMD8<Float>.self), b3 = o3.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var a0 = loadFloats(o0), b0 = loadFloats(o0, byteOffset: 32)
+            var a1 = loadFloats(o1), b1 = loadFloats(o1, byteOffset: 32)
+            var a2 = loadFloats(o2), b2 = loadFloats(o2, byteOffset: 32)
+            var a3 = loadFloats(o3), b3 = loadFloats(o3, byteOffset: 32)
             for p in keys {
                 let v = UnsafeRawPointer(values + p * valueStride + j)
-                let low = v.loadUnaligned(as: SIMD8<Float>.self), high = v.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                let low = loadFloats(v), high = loadFloats(v, byteOffset: 32)
                 let s0 = SIMD8<Float>(repeating: w0[p]), s1 = SIMD8<Float>(repeating: w1[p])
                 multiplyAdd(&a0, low, s0); multiplyAdd(&b0, high, s0)
                 multiplyAdd(&a1, low, s1); multiplyAdd(&b1, high, s1)

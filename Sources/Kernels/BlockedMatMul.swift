@@ -118,15 +118,15 @@ enum BlockedMatMul {
             var k = 0
             while k < vectorColumns {
                 let offset = k * 4
-                let v0 = w0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                let v1 = w1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                let u0 = x0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let v0 = loadFloats(w0, byteOffset: offset)
+                let v1 = loadFloats(w1, byteOffset: offset)
+                let u0 = loadFloats(x0, byteOffset: offset)
                 multiplyAdd(&a00, v0, u0); multiplyAdd(&a10, v1, u0)
-                let u1 = x1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let u1 = loadFloats(x1, byteOffset: offset)
                 multiplyAdd(&a01, v0, u1); multiplyAdd(&a11, v1, u1)
-                let u2 = x2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let u2 = loadFloats(x2, byteOffset: offset)
                 multiplyAdd(&a02, v0, u2); multiplyAdd(&a12, v1, u2)
-                let u3 = x3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let u3 = loadFloats(x3, byteOffset: offset)
                 multiplyAdd(&a03, v0, u3); multiplyAdd(&a13, v1, u3)
                 k += 8
             }

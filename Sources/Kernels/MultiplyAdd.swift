@@ -43,3 +43,10 @@ func horizontalSum(_ v: SIMD8<Float>) -> Float {
     let c = b.lowHalf + b.highHalf
     return c.x + c.y
 }
+
+/// Eight `Float`s at `p + offset` bytes, any alignment. Forced inline: in a large kernel Swift may leave the
+/// generic `loadUnaligned` as a call and spill every live accumulator around it (seen in `attend`).
+@inline(__always)
+func loadFloats(_ p: UnsafeRawPointer, byteOffset offset: Int = 0) -> SIMD8<Float> {
+    p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+}
