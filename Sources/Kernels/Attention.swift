@@ -72,12 +72,11 @@ private struct AttentionBlock {
     /// Keys per part when one chunk of rows is split across threads.
     static let partKeys = 1024
 
-    let capacity: Int, valueDim: Int
+    let valueDim: Int
     let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
     let accumulated: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
 
     init(rows: Int, valueDim: Int) {
-        capacity = rows
         self.valueDim = valueDim
         maxima = .allocate(capacity: rows)
         sums = .allocate(capacity: rows)
