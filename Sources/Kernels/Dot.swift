@@ -189,6 +189,70 @@ func dotFP8Groups(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<Float>, blo
 }
 
 extension WeightMatrix {
+    /// Rows `rows` · `x`: row `rows.lowerBound + i` into `y[i]`. The integer formats on quantized
+    /// activations (`x.quantized`) run two rows at a time with the row set-up hoisted; every other
+    /// format goes row by row (`dot(row:_:scratch:)`).
+    @inline(__always)
+    func dot(rows: Range<Int>, _ x: PackedVector, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64) && NATIVE_CPU
+        if let quantized = x.quantized, format.isGrouped {
+            integerDot(rows: rows, x, quantized, into: y)
+            return
+        }
+        #endif
+        for r in rows { y[r - rows.lowerBound] = dot(row: r, x, scratch: scratch) }
+    }
+
+    /// Rows `rows` · each of `vectors` (one per token): token `t`'s products go to `y + t · stride`, in row
+    /// order. Several tokens take the rows 16 at a time, so each block is read from memory once.
+    @inline(__always)
+    func dot(rows: Range<Int>, _ vectors: [PackedVector], into y: UnsafeMutablePointer<Float>, stride: Int,
+             scratch: UnsafeMutablePointer<Float>) {
+        if vectors.count == 1 {
+            dot(rows: rows, vectors[0], into: y, scratch: scratch)
+            return
+        }
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let block = start..<min(start + 16, rows.upperBound)
+            for t in vectors.indices {
+                dot(rows: block, vectors[t], into: y + t * stride + (start - rows.lowerBound), scratch: scratch)
+            }
+            start = block.upperBound
+        }
+    }
+
+    #if arch(x86_64) && NATIVE_CPU
+    /// `dot(rows:)` for `q8`, `q4` and `q4a` on quantized activations.
+    @inline(__always)
+    private func integerDot(rows: Range<Int>, _ x: PackedVector, _ quantized: QuantizedActivations, into y: UnsafeMutablePointer<Float>) {
+        let groups = WeightFormat.groups(columns: columns), rowBytes = format.rowBytes(columns: columns)
+        let bytes = UnsafeRawPointer(data), scales = groupScales!, offsets = groupOffsets
+        let hasTail = columns % (format == .q8 ? 64 : 128) != 0
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            // The last row of an odd range is paired with itself.
+            let s = min(r + 1, rows.upperBound - 1)
+            let pair = RowPair(a: bytes + r * rowBytes, b: bytes + s * rowBytes, scalesA: scales + r * groups, scalesB: scales + s * groups,
+                               offsetsA: offsets.map { $0 + r * groups }, offsetsB: offsets.map { $0 + s * groups })
+            var (first, second) = format == .q8 ? dotQ8AVX2(pair, quantized) : dotQ4AVX2(pair, groupSums: x.groupSums, quantized)
+            if hasTail {
+                let rowA = pair.a.assumingMemoryBound(to: UInt8.self), rowB = pair.b.assumingMemoryBound(to: UInt8.self)
+                if format == .q8 {
+                    first += q8Tail(rowA, scales: pair.scalesA, x)
+                    second += q8Tail(rowB, scales: pair.scalesB, x)
+                } else {
+                    first += q4Tail(rowA, scales: pair.scalesA, offsets: pair.offsetsA, x)
+                    second += q4Tail(rowB, scales: pair.scalesB, offsets: pair.offsetsB, x)
+                }
+            }
+            y[r - rows.lowerBound] = first
+            if s > r { y[s - rows.lowerBound] = second }
+            r += 2
+        }
+    }
+    #endif
+
     /// Row `r` · `x`, widening the stored format in registers where it has a fast path; otherwise the
     /// row is widened into `scratch` (`columns` values) first.
     @inline(__always)
@@ -202,22 +266,11 @@ extension WeightMatrix {
             return dotFP8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: blockScales(row: r), blockColumns: blockColumns, x)
         case .q8:
             let groups = WeightFormat.groups(columns: columns)
-            let row = data.assumingMemoryBound(to: UInt8.self) + r * columns, rowScales = groupScales! + r * groups
-            #if arch(x86_64) && NATIVE_CPU
-            if let quantized = x.quantized { return dotQ8AVX2(row, scales: rowScales, quantized) + q8Tail(row, scales: rowScales, x) }
-            #endif
-            return dotQ8(row, scales: rowScales, x)
+            return dotQ8(data.assumingMemoryBound(to: UInt8.self) + r * columns, scales: groupScales! + r * groups, x)
         case .q4, .q4a:
             let groups = WeightFormat.groups(columns: columns)
-            let row = data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), rowScales = groupScales! + r * groups
-            let rowOffsets = groupOffsets.map { $0 + r * groups }
-            #if arch(x86_64) && NATIVE_CPU
-            if let quantized = x.quantized {
-                return dotQ4AVX2(row, scales: rowScales, offsets: rowOffsets, groupSums: x.groupSums, quantized)
-                    + q4Tail(row, scales: rowScales, offsets: rowOffsets, x)
-            }
-            #endif
-            return dotQ4(row, scales: rowScales, offsets: rowOffsets, x)
+            return dotQ4(data.assumingMemoryBound(to: UInt8.self) + r * format.rowBytes(columns: columns), scales: groupScales! + r * groups,
+                         offsets: groupOffsets.map { $0 + r * groups }, x)
         default:
             decodeRow(r, into: scratch)
             return Kernels.dot(scratch, x.original, count: columns)

@@ -55,12 +55,8 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
         while row < range.upperBound {
             let weight = jobs[j].weight
             let end = min(starts[j + 1], range.upperBound)
-            for global in row..<end {
-                let r = global - starts[j]
-                for t in 0..<tokens {
-                    outputBuffer[starts[j] * tokens + t * weight.rows + r] = weight.dot(row: r, packed[j][t], scratch: scratch)
-                }
-            }
+            let local = (row - starts[j])..<(end - starts[j])
+            weight.dot(rows: local, packed[j], into: outputBuffer + starts[j] * tokens + local.lowerBound, stride: weight.rows, scratch: scratch)
             row = end
             j += 1
         }

@@ -28,73 +28,90 @@ func sum(_ v: __m256) -> Float {
     v.sum()
 }
 
-/// Runs `block` over blocks `0..<count` into two accumulators in turn, so consecutive blocks do not wait
-/// on one another's multiply-add, and returns their sum.
-@inline(__always)
-private func alternating(_ count: Int, _ block: (Int, inout __m256) -> Void) -> __m256 {
-    var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
-    var b = 0
-    while b + 2 <= count {
-        block(b, &even)
-        block(b + 1, &odd)
-        b += 2
-    }
-    if b < count { block(b, &even) }
-    return _mm256_add_ps(even, odd)
+/// Where a pair of rows of one integer-format matrix starts: the weight bytes, the F16 group scales, and
+/// for `q4a` the F16 group offsets. Both rows of a pair advance together; a pair may name one row twice.
+struct RowPair {
+    let a: UnsafeRawPointer, b: UnsafeRawPointer
+    let scalesA: UnsafePointer<UInt16>, scalesB: UnsafePointer<UInt16>
+    let offsetsA: UnsafePointer<UInt16>?, offsetsB: UnsafePointer<UInt16>?
 }
 
-/// `q8` row · quantized vector over the row's whole 64-column blocks (the tail is the caller's).
+/// Lanes `[s₀ s₁ s₂ s₃]` twice from four F16 scales.
 @inline(__always)
-func dotQ8AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, _ x: QuantizedActivations) -> Float {
+private func quadScales(_ p: UnsafePointer<UInt16>) -> __m256 {
+    let quad = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(p).assumingMemoryBound(to: __m128i.self)))
+    return _mm256_set_m128(quad, quad)
+}
+
+/// `q8` rows · quantized vector over the rows' whole 64-column blocks (the tails are the caller's); both
+/// rows take the activation codes of a block from one load.
+@inline(__always)
+func dotQ8AVX2(_ rows: RowPair, _ x: QuantizedActivations) -> (Float, Float) {
     let ones = _mm256_set1_epi16(1)
     // Lanes [d₀ d₀ d₁ d₁] twice from the block's two F16 scales.
     let pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1)
     @inline(__always)
-    func block(_ b: Int, into accumulator: inout __m256) {
-        let raw = UnsafeRawPointer(row + 64 * b), codes = UnsafeRawPointer(x.codes + 64 * b)
-        deepseek_prefetch(raw + prefetchDistance)
+    func sums(_ raw: UnsafeRawPointer, _ x0: __m256i, _ x1: __m256i) -> __m256 {
         let w0 = groupBytes(load(raw)), w1 = groupBytes(load(raw + 32))
-        let p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(w0), _mm256_sign_epi8(load(codes), w0))
-        let p1 = _mm256_maddubs_epi16(_mm256_abs_epi8(w1), _mm256_sign_epi8(load(codes + 32), w1))
-        let sums = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones))
-        let bits = UnsafeRawPointer(scales + 2 * b).loadUnaligned(as: Int32.self)
-        let weightScales = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128(bits))), pairs)
-        let factors = _mm256_mul_ps(weightScales, _mm256_loadu_ps(x.scales + 8 * b))
-        accumulator = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), factors, accumulator)
+        let p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(w0), _mm256_sign_epi8(x0, w0))
+        let p1 = _mm256_maddubs_epi16(_mm256_abs_epi8(w1), _mm256_sign_epi8(x1, w1))
+        return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones)))
     }
-    return sum(alternating(x.blocks, block))
+    @inline(__always)
+    func weightScales(_ scales: UnsafePointer<UInt16>) -> __m256 {
+        let bits = UnsafeRawPointer(scales).loadUnaligned(as: Int32.self)
+        return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128(bits))), pairs)
+    }
+    var totalA = _mm256_setzero_ps(), totalB = _mm256_setzero_ps()
+    for block in 0..<x.blocks {
+        let a = rows.a + 64 * block, b = rows.b + 64 * block, codes = UnsafeRawPointer(x.codes + 64 * block)
+        deepseek_prefetch(a + prefetchDistance)
+        deepseek_prefetch(b + prefetchDistance)
+        let x0 = load(codes), x1 = load(codes + 32), d = _mm256_loadu_ps(x.scales + 8 * block)
+        totalA = _mm256_fmadd_ps(sums(a, x0, x1), _mm256_mul_ps(weightScales(rows.scalesA + 2 * block), d), totalA)
+        totalB = _mm256_fmadd_ps(sums(b, x0, x1), _mm256_mul_ps(weightScales(rows.scalesB + 2 * block), d), totalB)
+    }
+    return (sum(totalA), sum(totalB))
 }
 
-/// `q4` (`offsets` nil) or `q4a` row · quantized vector over the row's whole 128-column blocks; `q4a`
-/// also takes the `Float` sums of each group of the activations (`groupSums`) for its offsets.
+/// `q4` (no offsets) or `q4a` rows · quantized vector over the rows' whole 128-column blocks; `q4a` also
+/// takes the `Float` sums of each group of the activations (`groupSums`) for its offsets. Both rows take
+/// the activation codes of a block from one load.
 @inline(__always)
-func dotQ4AVX2(_ row: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, offsets: UnsafePointer<UInt16>?,
-               groupSums: UnsafePointer<Float>?, _ x: QuantizedActivations) -> Float {
+func dotQ4AVX2(_ rows: RowPair, groupSums: UnsafePointer<Float>?, _ x: QuantizedActivations) -> (Float, Float) {
     let ones = _mm256_set1_epi16(1)
     let nibble = _mm256_set1_epi8(0x0F)
-    var offsetTotal = _mm_setzero_ps()
     @inline(__always)
-    func block(_ b: Int, into accumulator: inout __m256) {
-        let raw = UnsafeRawPointer(row + 64 * b), codes = UnsafeRawPointer(x.codes + 128 * b)
-        deepseek_prefetch(raw + prefetchDistance)
+    func sums(_ raw: UnsafeRawPointer, _ codes: UnsafeRawPointer) -> __m256i {
         let w0 = groupBytes(load(raw)), w1 = groupBytes(load(raw + 32))
         // Each product is at most 2 × 15 × 127, so four of them still fit an Int16.
         let low0 = _mm256_maddubs_epi16(_mm256_and_si256(w0, nibble), load(codes))
         let high0 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w0, 4), nibble), load(codes + 32))
         let low1 = _mm256_maddubs_epi16(_mm256_and_si256(w1, nibble), load(codes + 64))
         let high1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w1, 4), nibble), load(codes + 96))
-        var sums = _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(low0, high0), _mm256_add_epi16(low1, high1)), ones)
+        return _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(low0, high0), _mm256_add_epi16(low1, high1)), ones)
+    }
+    var totalA = _mm256_setzero_ps(), totalB = _mm256_setzero_ps()
+    var shiftA = _mm_setzero_ps(), shiftB = _mm_setzero_ps()
+    for block in 0..<x.blocks {
+        let a = rows.a + 64 * block, b = rows.b + 64 * block, codes = UnsafeRawPointer(x.codes + 128 * block)
+        deepseek_prefetch(a + prefetchDistance)
+        deepseek_prefetch(b + prefetchDistance)
+        var sumsA = sums(a, codes), sumsB = sums(b, codes)
         if let corrections = x.corrections {
-            sums = _mm256_sub_epi32(sums, load(corrections + 8 * b))
+            let correction = load(corrections + 8 * block)
+            sumsA = _mm256_sub_epi32(sumsA, correction)
+            sumsB = _mm256_sub_epi32(sumsB, correction)
         }
-        let quad = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(scales + 4 * b).assumingMemoryBound(to: __m128i.self)))
-        let factors = _mm256_mul_ps(_mm256_set_m128(quad, quad), _mm256_loadu_ps(x.scales + 8 * b))
-        accumulator = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), factors, accumulator)
-        if let offsets, let groupSums {
-            let shift = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(offsets + 4 * b).assumingMemoryBound(to: __m128i.self)))
-            offsetTotal = _mm_fmadd_ps(shift, _mm_loadu_ps(groupSums + 4 * b), offsetTotal)
+        let d = _mm256_loadu_ps(x.scales + 8 * block)
+        totalA = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumsA), _mm256_mul_ps(quadScales(rows.scalesA + 4 * block), d), totalA)
+        totalB = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumsB), _mm256_mul_ps(quadScales(rows.scalesB + 4 * block), d), totalB)
+        if let offsetsA = rows.offsetsA, let offsetsB = rows.offsetsB, let groupSums {
+            let groupSum = _mm_loadu_ps(groupSums + 4 * block)
+            shiftA = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(offsetsA + 4 * block).assumingMemoryBound(to: __m128i.self))), groupSum, shiftA)
+            shiftB = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(offsetsB + 4 * block).assumingMemoryBound(to: __m128i.self))), groupSum, shiftB)
         }
     }
-    return sum(alternating(x.blocks, block)) + offsetTotal.sum()
+    return (sum(totalA) + shiftA.sum(), sum(totalB) + shiftB.sum())
 }
 #endif

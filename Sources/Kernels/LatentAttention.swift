@@ -91,7 +91,8 @@ public func latentAttention(
                     let packed = PackedVector(latent + item * rank, count: rank, for: kvB)
                     defer { packed.deallocate() }
                     let target = out + item * s.vHeadDim
-                    for j in 0..<s.vHeadDim { target[j] = kvB.dot(row: h * s.kvBRowsPerHead + s.qkNopeDim + j, packed, scratch: scratch) }
+                    let first = h * s.kvBRowsPerHead + s.qkNopeDim
+                    kvB.dot(rows: first..<(first + s.vHeadDim), packed, into: target, scratch: scratch)
                 }
             }
         }

@@ -31,9 +31,7 @@ public func matmul(output: inout [Float], input: [Float], tokens: Int, weight: W
             ThreadPool.parallelFor(rows, grain: grain) { range in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { scratch.deallocate() }
-                for r in range {
-                    for t in 0..<tokens { y[t * rows + r] = weight.dot(row: r, packed[t], scratch: scratch) }
-                }
+                weight.dot(rows: range, packed, into: y + range.lowerBound, stride: rows, scratch: scratch)
             }
         }
     }

@@ -163,6 +163,47 @@ import Testing
         return bound
     }
 
+    /// The integer kernels take rows in pairs (the last of an odd range with itself): any sub-range, one
+    /// or several tokens, gives each row exactly what the whole range gives it.
+    @Test(arguments: [WeightFormat.q8, .q4, .q4a, .bf16])
+    func rowRangesAgreeWithTheWholeMatrix(format: WeightFormat) {
+        let rows = 9, columns = 300, tokens = 2
+        var random = Lcg(state: 99)
+        let values = (0..<(rows * columns)).map { _ in random.next() }
+        let input = (0..<(tokens * columns)).map { _ in random.next() }
+        let encoded: (data: [UInt8], scales: [UInt16], offsets: [UInt16])
+        if format == .bf16 {
+            encoded = (values.map(NumberFormats.bf16).withUnsafeBytes { Array($0) }, [], [])
+        } else {
+            let groups = quantizeGroups(values, rows: rows, columns: columns, format: format)
+            encoded = (groups.data, groups.scales, groups.offsets)
+        }
+        encoded.data.withUnsafeBytes { bytes in encoded.scales.withUnsafeBufferPointer { gs in encoded.offsets.withUnsafeBufferPointer { go in
+            input.withUnsafeBufferPointer { x in
+                let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!,
+                                          groupScales: gs.baseAddress, groupOffsets: go.baseAddress)
+                let vectors = (0..<tokens).map { PackedVector(x.baseAddress! + $0 * columns, count: columns, for: weight) }
+                defer { vectors.forEach { $0.deallocate() } }
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+                defer { scratch.deallocate() }
+                var whole = [Float](repeating: .nan, count: tokens * rows)
+                whole.withUnsafeMutableBufferPointer { weight.dot(rows: 0..<rows, vectors, into: $0.baseAddress!, stride: rows, scratch: scratch) }
+                #expect(!whole.contains { $0.isNaN })
+                for range in [0..<1, 1..<4, 3..<4, 2..<9, 8..<9, 0..<8] {
+                    var part = [Float](repeating: .nan, count: tokens * range.count)
+                    part.withUnsafeMutableBufferPointer {
+                        weight.dot(rows: range, vectors, into: $0.baseAddress!, stride: range.count, scratch: scratch)
+                    }
+                    for t in 0..<tokens {
+                        for (i, r) in range.enumerated() {
+                            #expect(part[t * range.count + i] == whole[t * rows + r], "\(format) rows \(range) token \(t) row \(r)")
+                        }
+                    }
+                }
+            }
+        }}}
+    }
+
     @Test(arguments: [WeightFormat.f32, .bf16, .f16, .fp8E4M3(blockRows: 128, blockColumns: 128), .fp8E4M3(blockRows: 3, blockColumns: 5),
                       .q8, .q4, .q4a])
     func matmulMatchesNaiveOnAwkwardShapes(format: WeightFormat) {
