@@ -31,7 +31,9 @@ struct QuantizedActivations {
     let blocks: Int
 
     /// Quantizes the whole blocks of `x` (`count` columns) for products with `format` rows.
-    init(_ x: UnsafePointer<Float>, count: Int, format: WeightFormat) {
+    ///
+    /// - Parameter naive: take the scalar reference even where the AVX2 path exists (for tests).
+    init(_ x: UnsafePointer<Float>, count: Int, format: WeightFormat, naive: Bool = false) {
         precondition(format.isGrouped, "activations are quantized for the integer formats only")
         let width = format == .q8 ? 64 : 128
         let groupsPerBlock = width / WeightFormat.groupSize
@@ -39,35 +41,42 @@ struct QuantizedActivations {
         codes = .allocate(capacity: max(blocks * width, 1))
         scales = .allocate(capacity: max(blocks * 8, 1))
         corrections = format == .q4 ? .allocate(capacity: max(blocks * 8, 1)) : nil
-        // Where each column of a block goes among its codes (`position`, tabulated once per format).
-        let order = format == .q8 ? Self.q8Order : Self.q4Order
-        var q = [Int8](repeating: 0, count: width)
-        var d = [Float](repeating: 0, count: groupsPerBlock)
-        var sums = [Int32](repeating: 0, count: groupsPerBlock)
+        var d = SIMD4<Float>(), sums = SIMD4<Int32>()
         for b in 0..<blocks {
-            let block = x + b * width
             for g in 0..<groupsPerBlock {
-                let group = block + g * WeightFormat.groupSize
-                var largest: Float = 0
-                for i in 0..<WeightFormat.groupSize { largest = max(largest, abs(group[i])) }
-                d[g] = largest / 127
-                let inverse: Float = largest > 0 ? 127 / largest : 0
-                var sum: Int32 = 0
-                for i in 0..<WeightFormat.groupSize {
-                    let code = Int8(max(-127, min(127, (group[i] * inverse).rounded())))
-                    q[g * WeightFormat.groupSize + i] = code
-                    sum += Int32(code)
+                let group = x + b * width + g * WeightFormat.groupSize
+                #if arch(x86_64) && NATIVE_CPU
+                if !naive {
+                    (d[g], sums[g]) = Self.quantizeGroupAVX2(group, format: format, group: g, into: codes + b * width)
+                    continue
                 }
-                sums[g] = sum
+                #endif
+                (d[g], sums[g]) = Self.quantizeGroupNaively(group, format: format, group: g, into: codes + b * width)
             }
-            let out = codes + b * width
-            for c in 0..<width { out[order[c]] = q[c] }
             for lane in 0..<8 {
                 let group = format == .q8 ? (lane % 4) / 2 : lane % 4
                 scales[8 * b + lane] = d[group]
                 corrections?[8 * b + lane] = lane < 4 ? 8 * sums[lane] : 0
             }
         }
+    }
+
+    /// The scalar reference for one group of 32 activations (group `g` of its block): writes the codes
+    /// into the block at `block` and returns the scale `d` and the sum of the codes.
+    static func quantizeGroupNaively(_ group: UnsafePointer<Float>, format: WeightFormat, group g: Int,
+                                     into block: UnsafeMutablePointer<Int8>) -> (d: Float, sum: Int32) {
+        var largest: Float = 0
+        for i in 0..<WeightFormat.groupSize { largest = max(largest, abs(group[i])) }
+        let inverse: Float = largest > 0 ? 127 / largest : 0
+        let width = format == .q8 ? 64 : 128
+        var sum: Int32 = 0
+        for i in 0..<WeightFormat.groupSize {
+            let code = Int8(max(-127, min(127, (group[i] * inverse).rounded(.toNearestOrEven))))
+            // Within a block, columns repeat every `width`; the block's own base is added by the caller.
+            block[position(column: g * WeightFormat.groupSize + i, format: format).code % width] = code
+            sum += Int32(code)
+        }
+        return (largest / 127, sum)
     }
 
     /// The activations the integer products use: the quantized value `q × d` of each column in a whole
@@ -84,9 +93,6 @@ struct QuantizedActivations {
             return out
         }
     }
-
-    private static let q8Order = (0..<64).map { position(column: $0, format: .q8).code }
-    private static let q4Order = (0..<128).map { position(column: $0, format: .q4).code }
 
     /// Where column `c` (in a whole block) sits among the codes, and a lane of `scales` holding its group's `d`.
     @inline(__always)

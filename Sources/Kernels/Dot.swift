@@ -59,9 +59,12 @@ let fp8ScaleShift: Float = 0x1p56
 
 /// An activation vector with a copy permuted to the lane order of a packed format: within each group
 /// of `16 × perLane` columns, column `16·i + j` of the copy is column `perLane·j + i` of the original.
+/// Formats that read the original in order (one value per lane, unscaled) share it instead of a copy.
 struct PackedVector {
     let original: UnsafePointer<Float>
-    let permuted: UnsafeMutablePointer<Float>
+    let permuted: UnsafePointer<Float>
+    /// The permuted copy, when this vector made one.
+    private let copy: UnsafeMutablePointer<Float>?
     let count: Int
     let perLane: Int
     /// Sums of each `WeightFormat.groupSize` columns of the original, for `q4a`'s offsets; nil otherwise.
@@ -94,12 +97,20 @@ struct PackedVector {
         original = x
         self.count = count
         self.perLane = perLane
-        permuted = .allocate(capacity: max(count, 1))
-        let width = 16 * perLane
-        for g in 0..<(count / width) {
-            for j in 0..<16 {
-                for i in 0..<perLane { permuted[g * width + 16 * i + j] = x[g * width + perLane * j + i] * scale }
+        if perLane == 1 && scale == 1 {
+            copy = nil
+            permuted = x
+        } else {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            let width = 16 * perLane
+            for g in 0..<(count / width) {
+                for j in 0..<16 {
+                    for i in 0..<perLane { copy[g * width + 16 * i + j] = x[g * width + perLane * j + i] * scale }
+                }
             }
+            for c in (count / width * width)..<count { copy[c] = x[c] * scale }
+            self.copy = copy
+            permuted = UnsafePointer(copy)
         }
         if groupSums {
             let groups = WeightFormat.groups(columns: count)
@@ -116,7 +127,7 @@ struct PackedVector {
     }
 
     func deallocate() {
-        permuted.deallocate()
+        copy?.deallocate()
         groupSums?.deallocate()
         quantized?.deallocate()
     }

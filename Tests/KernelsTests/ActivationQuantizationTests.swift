@@ -32,6 +32,29 @@ import Testing
         #expect(abs(effective[70] - 3) <= 3e-7)
     }
 
+    /// The vector quantizer gives the scalar reference's codes, scales and corrections exactly, ties
+    /// (a value at exactly half a step) and all-zero groups included.
+    @Test(arguments: [WeightFormat.q8, .q4, .q4a])
+    func vectorQuantizerMatchesTheReference(format: WeightFormat) {
+        var x = Self.values(1000, seed: 8)
+        for c in 128..<160 { x[c] = 0 }
+        // Largest 127 makes the step 1: these land on ties (…​.5), rounded to even by both.
+        x[256] = 127
+        for c in 257..<270 { x[c] = Float(c - 257) - 6.5 }
+        x.withUnsafeBufferPointer { buffer in
+            let fast = QuantizedActivations(buffer.baseAddress!, count: x.count, format: format)
+            let naive = QuantizedActivations(buffer.baseAddress!, count: x.count, format: format, naive: true)
+            defer { fast.deallocate(); naive.deallocate() }
+            let width = format == .q8 ? 64 : 128
+            #expect(fast.blocks == x.count / width)
+            for i in 0..<(fast.blocks * width) { #expect(fast.codes[i] == naive.codes[i], "\(format) code \(i)") }
+            for i in 0..<(fast.blocks * 8) {
+                #expect(fast.scales[i] == naive.scales[i], "\(format) scale \(i)")
+                #expect(fast.corrections?[i] == naive.corrections?[i], "\(format) correction \(i)")
+            }
+        }
+    }
+
     /// `AbsorbedKeys` holds `W_UKᵀ` of every head: exactly for the Float formats and FP8, within half a
     /// `q8` step (plus F16 scale rounding) of the stored values for the integer formats.
     @Test(arguments: [WeightFormat.f32, .bf16, .fp8E4M3(blockRows: 128, blockColumns: 128), .q8, .q4, .q4a])
