@@ -23,4 +23,13 @@ static inline __attribute__((always_inline)) void deepseek_prefetch(const void *
     __builtin_prefetch(address, 0, 3);
 }
 
+// Tells the core this thread is spinning on a flag (x86 `pause`, arm64 `yield`).
+static inline __attribute__((always_inline)) void deepseek_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
