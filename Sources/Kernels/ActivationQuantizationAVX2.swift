@@ -25,7 +25,8 @@ extension QuantizedActivations {
         let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFF_FFFF))
         let m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, magnitude), _mm256_and_ps(v1, magnitude)),
                               _mm256_max_ps(_mm256_and_ps(v2, magnitude), _mm256_and_ps(v3, magnitude)))
-        let largest = m.max()
+        let quad = _mm_max_ps(m.lowHalf, m.highHalf), pair = _mm_max_ps(quad, _mm_movehl_ps(quad, quad))
+        let largest = Swift.max(pair[0], pair[1])
         let inverse = _mm256_set1_ps(largest > 0 ? 127 / largest : 0)
         // Rounded to nearest, ties to even (the default MXCSR mode); |q| ≤ 127 by construction.
         let q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inverse)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inverse))

@@ -31,11 +31,18 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
             output: UnsafeMutablePointer<Float>, outputStride: Int) {
     guard rows > 0 else { return }
     // Accumulators of a chunk stay within ~128 KB.
-    let chunkRows = max(4, min(64, 32_768 / max(valueDim, 1)))
+    var chunkRows = max(4, min(64, 32_768 / max(valueDim, 1)))
+    let keyCount = causal.visible(rows - 1)
+    if rows <= chunkRows && keyCount <= AttentionBlock.partKeys {
+        // Decoding over a short cache: the rows are shared among the threads (every thread reads the few
+        // keys). Chunks start at multiples of 4 rows, so each row is computed the same way at any
+        // thread count.
+        let perThread = (rows + ThreadPool.threads - 1) / ThreadPool.threads
+        chunkRows = max(4, (perThread + 3) / 4 * 4)
+    }
     let chunks = (rows + chunkRows - 1) / chunkRows
     // One chunk of rows (decoding) splits its keys into parts of `partKeys`; the split does not depend on
     // the thread count, so neither does the result.
-    let keyCount = causal.visible(rows - 1)
     let parts = chunks == 1 ? (keyCount + AttentionBlock.partKeys - 1) / AttentionBlock.partKeys : 1
     if parts == 1 {
         ThreadPool.parallelFor(chunks) { range in

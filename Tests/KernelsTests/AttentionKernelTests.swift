@@ -66,6 +66,30 @@ import Testing
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2])
     }
 
+    /// Many query rows of one token (the heads of absorbed attention) over a short cache are shared among
+    /// the threads, over a long one the keys are: either way the result does not depend on the thread count.
+    @Test(arguments: [300, 3000])
+    func oneTokenOfManyRowsIsTheSameOnAnyThreadCount(keyTokens: Int) {
+        let saved = ThreadPool.threads
+        defer { ThreadPool.threads = saved }
+        let rows = 22, keyDim = 40, valueDim = 24
+        let query = ActivationQuantizationTests.values(rows * keyDim, seed: 17)
+        let keys = ActivationQuantizationTests.values(keyTokens * keyDim, seed: 18)
+        let values = ActivationQuantizationTests.values(keyTokens * valueDim, seed: 19)
+        let outputs = [1, 2, 3, 4].map { threads in
+            ThreadPool.threads = threads
+            var output = [Float](repeating: .nan, count: rows * valueDim)
+            output.withUnsafeMutableBufferPointer { out in
+                attend(queries: query, rows: rows, keys: keys, keyDim: keyDim, values: values, valueStride: valueDim, valueDim: valueDim,
+                       causal: CausalRows(firstPosition: keyTokens - 1, rowsPerToken: rows, firstRow: 0), scale: 0.2,
+                       output: out.baseAddress!, outputStride: valueDim)
+            }
+            return output
+        }
+        #expect(!outputs[0].contains { $0.isNaN })
+        #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2] && outputs[2] == outputs[3])
+    }
+
     /// Absorbed attention over a latent cache equals the naive expanded computation: keys and values
     /// rebuilt per head from `kv_b_proj`, then ordinary attention.
     @Test(arguments: [(1, 1100), (4, 129), (9, 0)], [1, 2])
