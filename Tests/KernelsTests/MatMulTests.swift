@@ -246,6 +246,33 @@ import Testing
 @Suite struct FP8WideningTests {
     /// Both FP8 group kernels (shifts, and on AVX2 builds the byte shuffles) equal a naive product over
     /// the whole 64-column groups, for rows holding every finite pattern in two column blocks.
+    /// Every FP8 pattern at every byte position of a lane comes out of both group kernels exactly.
+    @Test func everyFP8PatternIsExactInEveryPosition() {
+        let ones = [Float](repeating: 1, count: 64)
+        ones.withUnsafeBufferPointer { xs in
+            var failures = 0
+            for pattern in (0..<256).map(UInt8.init) where pattern & 0x7F != 0x7F {
+                for column in [0, 1, 2, 3, 37, 38, 63] {
+                    var row = [UInt8](repeating: 0, count: 64)
+                    row[column] = pattern
+                    let scale: [Float] = [0.5]
+                    let expected = NumberFormats.float(fp8E4M3: pattern) * 0.5
+                    row.withUnsafeBufferPointer { r in scale.withUnsafeBufferPointer { s in
+                        let weight = WeightMatrix(rows: 1, columns: 64, format: .fp8E4M3(blockRows: 128, blockColumns: 64),
+                                                  data: UnsafeRawPointer(r.baseAddress!), scales: s.baseAddress)
+                        let packed = PackedVector(xs.baseAddress!, count: 64, for: weight)
+                        defer { packed.deallocate() }
+                        if dotFP8Groups(r.baseAddress!, scales: s.baseAddress!, blockColumns: 64, packed) != expected { failures += 1 }
+                        #if arch(x86_64) && NATIVE_CPU
+                        if dotFP8GroupsAVX2(r.baseAddress!, scales: s.baseAddress!, blockColumns: 64, packed) != expected { failures += 1 }
+                        #endif
+                    } }
+                }
+            }
+            #expect(failures == 0)
+        }
+    }
+
     @Test func groupKernelsMatchTheNaiveProduct() {
         let patterns = (0..<256).map(UInt8.init).filter { $0 & 0x7F != 0x7F }
         let row = Array(patterns.reversed()) + patterns  // 508 columns: 7 whole groups, 2 blocks of 256
