@@ -30,12 +30,16 @@ struct QuantizedActivations {
     /// Whole blocks quantized.
     let blocks: Int
 
+    /// Columns in one whole block of `format` (see `IntegerLayout`): 64 for `q8`, 128 for `q4`/`q4a`.
+    @inline(__always)
+    static func blockWidth(_ format: WeightFormat) -> Int { format == .q8 ? 64 : 128 }
+
     /// Quantizes the whole blocks of `x` (`count` columns) for products with `format` rows.
     ///
     /// - Parameter naive: take the scalar reference even where the AVX2 path exists (for tests).
     init(_ x: UnsafePointer<Float>, count: Int, format: WeightFormat, naive: Bool = false) {
         precondition(format.isGrouped, "activations are quantized for the integer formats only")
-        let width = format == .q8 ? 64 : 128
+        let width = Self.blockWidth(format)
         let groupsPerBlock = width / WeightFormat.groupSize
         blocks = count / width
         codes = .allocate(capacity: max(blocks * width, 1))
@@ -68,7 +72,7 @@ struct QuantizedActivations {
         var largest: Float = 0
         for i in 0..<WeightFormat.groupSize { largest = max(largest, abs(group[i])) }
         let inverse: Float = largest > 0 ? 127 / largest : 0
-        let width = format == .q8 ? 64 : 128
+        let width = blockWidth(format)
         var sum: Int32 = 0
         for i in 0..<WeightFormat.groupSize {
             let code = Int8(max(-127, min(127, (group[i] * inverse).rounded(.toNearestOrEven))))
@@ -86,7 +90,7 @@ struct QuantizedActivations {
             let quantized = QuantizedActivations(buffer.baseAddress!, count: x.count, format: format)
             defer { quantized.deallocate() }
             var out = x
-            for c in 0..<(quantized.blocks * (format == .q8 ? 64 : 128)) {
+            for c in 0..<(quantized.blocks * blockWidth(format)) {
                 let (code, lane) = position(column: c, format: format)
                 out[c] = Float(quantized.codes[code]) * quantized.scales[lane]
             }

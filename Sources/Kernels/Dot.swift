@@ -239,7 +239,7 @@ extension WeightMatrix {
     private func integerDot(rows: Range<Int>, _ x: PackedVector, _ quantized: QuantizedActivations, into y: UnsafeMutablePointer<Float>) {
         let groups = WeightFormat.groups(columns: columns), rowBytes = format.rowBytes(columns: columns)
         let bytes = UnsafeRawPointer(data), scales = groupScales!, offsets = groupOffsets
-        let hasTail = columns % (format == .q8 ? 64 : 128) != 0
+        let hasTail = columns % QuantizedActivations.blockWidth(format) != 0
         var r = rows.lowerBound
         while r < rows.upperBound {
             // The last row of an odd range is paired with itself.
@@ -248,14 +248,13 @@ extension WeightMatrix {
                                offsetsA: offsets.map { $0 + r * groups }, offsetsB: offsets.map { $0 + s * groups })
             var (first, second) = format == .q8 ? dotQ8AVX2(pair, quantized) : dotQ4AVX2(pair, groupSums: x.groupSums, quantized)
             if hasTail {
-                let rowA = pair.a.assumingMemoryBound(to: UInt8.self), rowB = pair.b.assumingMemoryBound(to: UInt8.self)
-                if format == .q8 {
-                    first += q8Tail(rowA, scales: pair.scalesA, x)
-                    second += q8Tail(rowB, scales: pair.scalesB, x)
-                } else {
-                    first += q4Tail(rowA, scales: pair.scalesA, offsets: pair.offsetsA, x)
-                    second += q4Tail(rowB, scales: pair.scalesB, offsets: pair.offsetsB, x)
+                // The columns after the last whole block, in order.
+                func tail(_ row: UnsafeRawPointer, _ scales: UnsafePointer<UInt16>, _ offsets: UnsafePointer<UInt16>?) -> Float {
+                    let bytes = row.assumingMemoryBound(to: UInt8.self)
+                    return format == .q8 ? q8Tail(bytes, scales: scales, x) : q4Tail(bytes, scales: scales, offsets: offsets, x)
                 }
+                first += tail(pair.a, pair.scalesA, pair.offsetsA)
+                second += tail(pair.b, pair.scalesB, pair.offsetsB)
             }
             y[r - rows.lowerBound] = first
             if s > r { y[s - rows.lowerBound] = second }

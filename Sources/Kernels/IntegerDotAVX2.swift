@@ -36,10 +36,16 @@ struct RowPair {
     let offsetsA: UnsafePointer<UInt16>?, offsetsB: UnsafePointer<UInt16>?
 }
 
+/// Four F16 values as `Float` lanes.
+@inline(__always)
+private func halfQuad(_ p: UnsafePointer<UInt16>) -> __m128 {
+    _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(p).assumingMemoryBound(to: __m128i.self)))
+}
+
 /// Lanes `[s₀ s₁ s₂ s₃]` twice from four F16 scales.
 @inline(__always)
 private func quadScales(_ p: UnsafePointer<UInt16>) -> __m256 {
-    let quad = _mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(p).assumingMemoryBound(to: __m128i.self)))
+    let quad = halfQuad(p)
     return _mm256_set_m128(quad, quad)
 }
 
@@ -108,8 +114,8 @@ func dotQ4AVX2(_ rows: RowPair, groupSums: UnsafePointer<Float>?, _ x: Quantized
         totalB = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumsB), _mm256_mul_ps(quadScales(rows.scalesB + 4 * block), d), totalB)
         if let offsetsA = rows.offsetsA, let offsetsB = rows.offsetsB, let groupSums {
             let groupSum = _mm_loadu_ps(groupSums + 4 * block)
-            shiftA = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(offsetsA + 4 * block).assumingMemoryBound(to: __m128i.self))), groupSum, shiftA)
-            shiftB = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(UnsafeRawPointer(offsetsB + 4 * block).assumingMemoryBound(to: __m128i.self))), groupSum, shiftB)
+            shiftA = _mm_fmadd_ps(halfQuad(offsetsA + 4 * block), groupSum, shiftA)
+            shiftB = _mm_fmadd_ps(halfQuad(offsetsB + 4 * block), groupSum, shiftB)
         }
     }
     return (sum(totalA) + shiftA.sum(), sum(totalB) + shiftB.sum())
