@@ -3,7 +3,7 @@ import Tensors
 
 /// A DeepSeek-V2/V3-family causal language model loaded from a Hugging Face checkpoint folder.
 ///
-/// Weights stay memory-mapped in their stored format. Multi-token-prediction layers
+/// Weights stay in their stored format, in the checkpoint's `Residency`. Multi-token-prediction layers
 /// (`num_nextn_predict_layers`, stored after the main layers) are recognised and left unloaded.
 public final class Transformer: Sendable {
     public let config: ModelConfig
@@ -28,9 +28,11 @@ public final class Transformer: Sendable {
     public enum LogitPositions: Sendable { case last, all }
 
     /// Loads `directory` (config.json plus safetensors), checking every tensor against the config.
-    public convenience init(directory: String, prefillChunk: Int = Transformer.defaultPrefillChunk) throws {
+    public convenience init(
+        directory: String, prefillChunk: Int = Transformer.defaultPrefillChunk, residency: Residency = .automatic
+    ) throws {
         let config = try ModelConfig.load(directory: directory)
-        let checkpoint = try mappingTensorErrors { try Checkpoint(directory: directory) }
+        let checkpoint = try mappingTensorErrors { try Checkpoint(directory: directory, residency: residency) }
         try self.init(config: config, checkpoint: checkpoint, prefillChunk: prefillChunk)
     }
 

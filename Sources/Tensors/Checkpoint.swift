@@ -2,33 +2,41 @@ import Foundation
 
 /// The tensors of a checkpoint directory: `model.safetensors`, or the shards listed by
 /// `model.safetensors.index.json` (`{"weight_map": {tensor: shard file}}`). Every file is
-/// memory-mapped; nothing is copied.
+/// memory-mapped; `residency` says whether tensors are views of the mapping or copies in this
+/// process's own memory.
 public final class Checkpoint: Sendable {
     public let directory: String
     private let files: [SafetensorsFile]
     private let location: [String: Int]
 
+    /// `.mapped` or `.resident`, as resolved when the checkpoint was opened.
+    public let residency: Residency
+
     /// Opens the checkpoint in `directory`; throws a `TensorsError` naming the file at fault.
-    public init(directory: String) throws {
+    public init(directory: String, residency: Residency = .mapped) throws {
         let base = URL(fileURLWithPath: directory)
         let indexPath = base.appendingPathComponent("model.safetensors.index.json").path
         let singlePath = base.appendingPathComponent("model.safetensors").path
-        var files: [SafetensorsFile] = []
-        var location: [String: Int] = [:]
+        let paths: [String]
         if FileManager.default.fileExists(atPath: indexPath) {
-            let shardNames = try Self.shardNames(indexPath: indexPath)
-            for shard in shardNames {
-                let file = try SafetensorsFile(path: base.appendingPathComponent(shard).path)
-                for name in file.entries.keys { location[name] = files.count }
-                files.append(file)
-            }
+            paths = try Self.shardNames(indexPath: indexPath).map { base.appendingPathComponent($0).path }
         } else if FileManager.default.fileExists(atPath: singlePath) {
-            let file = try SafetensorsFile(path: singlePath)
-            for name in file.entries.keys { location[name] = 0 }
-            files.append(file)
+            paths = [singlePath]
         } else {
             throw TensorsError.fileNotFound(path: singlePath)
         }
+        let bytes = paths.reduce(0) { total, path in
+            total + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0)
+        }
+        let residency = residency.resolved(forBytes: bytes)
+        var files: [SafetensorsFile] = []
+        var location: [String: Int] = [:]
+        for path in paths {
+            let file = try SafetensorsFile(path: path, resident: residency == .resident)
+            for name in file.entries.keys { location[name] = files.count }
+            files.append(file)
+        }
+        self.residency = residency
         self.directory = directory
         self.files = files
         self.location = location

@@ -1,6 +1,8 @@
 import Foundation
+import Synchronization
 
-/// One `.safetensors` file, memory-mapped, with its header parsed and every entry checked.
+/// One `.safetensors` file, memory-mapped, with its header parsed and every entry checked; its tensors
+/// are views of the mapping, or with `resident` copies made on first request (see `Residency`).
 ///
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON mapping tensor names to
 /// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets relative to the data section
@@ -19,9 +21,15 @@ public final class SafetensorsFile: Sendable {
     public let metadata: [String: String]
     private let storage: TensorStorage
     private let dataStart: Int
+    /// With `resident`: the file's bytes at their own offsets in anonymous memory, and the open file
+    /// they are read from.
+    private let mirror: (storage: TensorStorage, descriptor: Int32)?
+    /// The tensors copied into `mirror` so far.
+    private let copied = Mutex<Set<String>>([])
 
-    /// Maps and validates `path`; throws a `TensorsError` naming the file for any defect.
-    public init(path: String) throws {
+    /// Maps and validates `path`; throws a `TensorsError` naming the file for any defect. With `resident`,
+    /// each tensor is copied into this process's memory the first time `tensor(_:)` asks for it.
+    public init(path: String, resident: Bool = false) throws {
         let storage = try TensorStorage.map(path: path)
         guard storage.byteCount >= 8 else {
             throw TensorsError.truncated(path: path, detail: "\(storage.byteCount) bytes, shorter than the 8-byte header length")
@@ -58,6 +66,22 @@ public final class SafetensorsFile: Sendable {
         self.metadata = metadata
         self.storage = storage
         self.dataStart = 8 + headerLength
+        if resident {
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { throw TensorsError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+            do {
+                self.mirror = (try TensorStorage.reserve(byteCount: storage.byteCount), descriptor)
+            } catch {
+                close(descriptor)
+                throw error
+            }
+        } else {
+            self.mirror = nil
+        }
+    }
+
+    deinit {
+        if let mirror { close(mirror.descriptor) }
     }
 
     private static func parseEntry(name: String, value: Any, dataSize: Int, path: String) throws -> Entry {
@@ -100,9 +124,28 @@ public final class SafetensorsFile: Sendable {
     /// Names of every tensor in the file, sorted.
     public var names: [String] { entries.keys.sorted() }
 
-    /// The tensor called `name`, viewing the mapped file in place.
+    /// The tensor called `name`: a view of the mapped file, or of its resident copy.
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else { throw TensorsError.missingTensor(name: name, location: path) }
-        return Tensor(name: name, dtype: entry.dtype, shape: entry.shape, storage: storage, byteOffset: dataStart + entry.dataRange.lowerBound)
+        let offset = dataStart + entry.dataRange.lowerBound
+        guard let mirror else {
+            return Tensor(name: name, dtype: entry.dtype, shape: entry.shape, storage: storage, byteOffset: offset)
+        }
+        try copied.withLock { copied in
+            guard !copied.contains(name) else { return }
+            // Read with pread, not through the mapping, so none of the file's pages end up mapped here.
+            var done = 0
+            while done < entry.dataRange.count {
+                let target = UnsafeMutableRawPointer(mutating: mirror.storage.base + offset + done)
+                let read = pread(mirror.descriptor, target, entry.dataRange.count - done, off_t(offset + done))
+                if read < 0 && errno == EINTR { continue }
+                guard read > 0 else {
+                    throw TensorsError.unreadable(path: path, reason: read < 0 ? String(cString: strerror(errno)) : "file shrank while loading")
+                }
+                done += read
+            }
+            copied.insert(name)
+        }
+        return Tensor(name: name, dtype: entry.dtype, shape: entry.shape, storage: mirror.storage, byteOffset: offset)
     }
 }

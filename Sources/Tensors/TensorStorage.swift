@@ -41,6 +41,28 @@ public final class TensorStorage: @unchecked Sendable {
         }
     }
 
+    /// `byteCount` bytes of zeroed, writable anonymous memory, committed page by page as it is first
+    /// written. On Linux the range is 2 MiB-aligned and asks for transparent huge pages, so a pass
+    /// that streams every weight (a decode step) walks 512 times fewer page-table entries.
+    public static func reserve(byteCount: Int) throws -> TensorStorage {
+        let hugePage = 2 << 20
+        let rounded = (max(byteCount, 1) + hugePage - 1) / hugePage * hugePage
+        let mapped = rounded + hugePage
+        guard let raw = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              raw != MAP_FAILED else {
+            throw TensorsError.outOfMemory(bytes: byteCount, reason: String(cString: strerror(errno)))
+        }
+        let start = (Int(bitPattern: raw) + hugePage - 1) / hugePage * hugePage
+        let base = UnsafeMutableRawPointer(bitPattern: start)!
+        #if os(Linux)
+        madvise(base, rounded, MADV_HUGEPAGE)
+        #endif
+        let address = Int(bitPattern: raw)
+        return TensorStorage(base: UnsafeRawPointer(base), byteCount: byteCount) { _, _ in
+            munmap(UnsafeMutableRawPointer(bitPattern: address), mapped)
+        }
+    }
+
     /// Copies `bytes` into storage this process owns (16-byte aligned).
     public static func owned(bytes: [UInt8]) -> TensorStorage {
         let count = max(bytes.count, 1)

@@ -9,6 +9,7 @@ public enum TensorsError: Error, CustomStringConvertible, Equatable {
     case missingTensor(name: String, location: String)
     case unsupportedConversion(tensor: String, dtype: DType, detail: String)
     case writeFailed(path: String, reason: String)
+    case outOfMemory(bytes: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum TensorsError: Error, CustomStringConvertible, Equatable {
         case let .missingTensor(name, location): "\(location): missing tensor '\(name)'"
         case let .unsupportedConversion(tensor, dtype, detail): "tensor '\(tensor)' (\(dtype.rawValue)): \(detail)"
         case let .writeFailed(path, reason): "\(path): cannot write: \(reason)"
+        case let .outOfMemory(bytes, reason): "cannot reserve \(bytes) bytes of memory for the weights (\(reason)); load them memory-mapped instead (--mmap)"
         }
     }
 }

@@ -79,6 +79,13 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--prefill-chunk must be ≥ 1"))
     }
 
+    @Test func mappedWeightsGiveTheSameLogits() throws {
+        let copied = try CLI.run(["logits", "--model", CLI.model(), "--ids", "5,6,7", "--all", "--json"])
+        let mapped = try CLI.run(["logits", "--model", CLI.model(), "--ids", "5,6,7", "--all", "--json", "--mmap"])
+        #expect(copied.status == 0 && mapped.status == 0)
+        #expect(copied.stdout == mapped.stdout)
+    }
+
     @Test func infoSummarisesTheArchitecture() throws {
         let result = try CLI.run(["info", "--model", CLI.model("v3-fp8-real-heads")])
         #expect(result.status == 0)

@@ -29,6 +29,19 @@ import Testing
         #expect(relativeError(logits, reference.logits.flatMap { $0 }) <= 1e-4)
     }
 
+    /// Weights copied into the process's memory and weights left in the mapped file give the same bits.
+    @Test(arguments: ["v3-yarn", "v3-fp8-real-heads"])
+    func residentAndMappedWeightsGiveIdenticalLogits(fixture: String) throws {
+        let mapped = try Transformer(directory: Fixtures.model(fixture), residency: .mapped)
+        let resident = try Transformer(directory: Fixtures.model(fixture), residency: .resident)
+        #expect(mapped.checkpoint.residency == .mapped && resident.checkpoint.residency == .resident)
+        let tokens = try Fixtures.reference(fixture).promptIDs
+        var a = try mapped.makeCache(), b = try resident.makeCache()
+        let fromMapped = try mapped.forward(tokens: tokens, cache: &a, logits: .all)
+        let fromResident = try resident.forward(tokens: tokens, cache: &b, logits: .all)
+        #expect(fromMapped == fromResident)
+    }
+
     @Test func fp8WeightsStayFP8AndBF16StaysBF16() throws {
         let fp8 = try Transformer(directory: Fixtures.model("v3-fp8-real-heads"))
         let attention = fp8.layers[0].attention

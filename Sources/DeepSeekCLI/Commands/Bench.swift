@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var prefill: PrefillOptions
+    @OptionGroup var loading: LoadOptions
     @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill measurement.") var promptTokens = 512
     @Option(name: .customLong("gen-tokens"), help: "Tokens decoded per decode measurement.") var genTokens = 128
     @Option(help: "Also decode with this many positions already in the cache.") var depth: Int?
@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let transformer = try model.loadModel(prefill)
+        let transformer = try model.loadModel(loading)
         var options = Benchmark.Options()
         options.promptTokens = promptTokens
         options.generatedTokens = genTokens

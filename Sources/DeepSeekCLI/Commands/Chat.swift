@@ -11,14 +11,14 @@ struct Chat: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var prefill: PrefillOptions
+    @OptionGroup var loading: LoadOptions
     @Option(help: "A system prompt for the conversation.") var system: String?
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var stopping: StoppingOptions
 
     func run() throws {
         runtime.apply()
-        let generator = try model.loadGenerator(prefill, contextLength: stopping.context)
+        let generator = try model.loadGenerator(loading, contextLength: stopping.context)
         let tokenizer = generator.tokenizer
         let start: [JSONValue] = system.map { [.object(JSONObject([("role", .string("system")), ("content", .string($0))]))] } ?? []
         var messages = start

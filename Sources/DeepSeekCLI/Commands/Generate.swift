@@ -9,7 +9,7 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var prefill: PrefillOptions
+    @OptionGroup var loading: LoadOptions
     @Option(help: "Prompt text (a BOS token is added as the tokenizer config says).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as token ids, e.g. 1,2,3.") var promptIDs: TokenIDList?
     @OptionGroup var sampling: SamplingOptions
@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let generator = try model.loadGenerator(prefill, contextLength: stopping.context)
+        let generator = try model.loadGenerator(loading, contextLength: stopping.context)
         let ids = promptIDs?.ids ?? generator.tokenizer.encode(prompt ?? "")
         let request = stopping.request(prompt: ids, sampling: sampling.parameters)
         var generated: [Int] = [], text = ""

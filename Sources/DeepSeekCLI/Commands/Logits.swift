@@ -8,14 +8,14 @@ struct Logits: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var prefill: PrefillOptions
+    @OptionGroup var loading: LoadOptions
     @Option(help: "Token ids, e.g. 1,2,3.") var ids: TokenIDList
     @Flag(help: "Every position's logits, not only the last.") var all = false
     @Flag(help: "Print {\"logits\": [[...], ...]}.") var json = false
 
     func run() throws {
         runtime.apply()
-        let transformer = try model.loadModel(prefill)
+        let transformer = try model.loadModel(loading)
         var cache = try transformer.makeCache()
         let logits = try transformer.forward(tokens: ids.ids, cache: &cache, logits: all ? .all : .last)
         let vocab = transformer.config.vocabSize

@@ -19,7 +19,7 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "A reference checkpoint (e.g. the unquantized model) to compare logits with.") var reference: String?
     @Flag(help: "Print the results as JSON.") var json = false
     @OptionGroup var runtime: RuntimeOptions
-    @OptionGroup var prefill: PrefillOptions
+    @OptionGroup var loading: LoadOptions
 
     func validate() throws {
         if let context, context < 2 { throw ValidationError("--context must be ≥ 2, got \(context)") }
@@ -31,8 +31,8 @@ struct PerplexityCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): no such file") }
         guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(file): not UTF-8 text") }
         let tokenizer = try model.loadTokenizer()
-        let transformer = try model.loadModel(prefill)
-        let referenceModel = try reference.map { try Transformer(directory: $0, prefillChunk: prefill.prefillChunk) }
+        let transformer = try model.loadModel(loading)
+        let referenceModel = try reference.map { try loading.load($0) }
         let tokens = tokenizer.encode(text)
         let chunk = min(context ?? 512, transformer.config.maxPositionEmbeddings)
         let report = try Perplexity.evaluate(model: transformer, reference: referenceModel, tokens: tokens, context: chunk,

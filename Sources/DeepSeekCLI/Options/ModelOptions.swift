@@ -9,10 +9,8 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: model) }
-    func loadModel(_ prefill: PrefillOptions) throws -> Transformer {
-        try Transformer(directory: model, prefillChunk: prefill.prefillChunk)
-    }
-    func loadGenerator(_ prefill: PrefillOptions, contextLength: Int? = nil) throws -> Generator {
-        Generator(model: try loadModel(prefill), tokenizer: try loadTokenizer(), contextLength: contextLength)
+    func loadModel(_ loading: LoadOptions) throws -> Transformer { try loading.load(model) }
+    func loadGenerator(_ loading: LoadOptions, contextLength: Int? = nil) throws -> Generator {
+        Generator(model: try loadModel(loading), tokenizer: try loadTokenizer(), contextLength: contextLength)
     }
 }
