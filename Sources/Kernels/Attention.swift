@@ -33,7 +33,7 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
     // Accumulators of a chunk stay within ~128 KB.
     var chunkRows = max(4, min(64, 32_768 / max(valueDim, 1)))
     let keyCount = causal.visible(rows - 1)
-    if rows <= chunkRows && keyCount <= AttentionBlock.partKeys {
+    if rows <= chunkRows && keyCount <= AttentionBlock.headSplitKeys {
         // Decoding over a short cache: the rows are shared among the threads (every thread reads the few
         // keys). Chunks start at multiples of 4 rows, so each row is computed the same way at any
         // thread count.
@@ -41,9 +41,11 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
         chunkRows = max(4, (perThread + 3) / 4 * 4)
     }
     let chunks = (rows + chunkRows - 1) / chunkRows
-    // One chunk of rows (decoding) splits its keys into parts of `partKeys`; the split does not depend on
-    // the thread count, so neither does the result.
-    let parts = chunks == 1 ? (keyCount + AttentionBlock.partKeys - 1) / AttentionBlock.partKeys : 1
+    // One chunk of rows (decoding) splits its keys into a multiple of 4 equal parts of at most `partKeys`,
+    // so they share out evenly among 1, 2 or 4 threads; the split does not depend on the thread count, so
+    // neither does the result.
+    let parts = chunks == 1 && keyCount > AttentionBlock.headSplitKeys
+        ? (keyCount + 4 * AttentionBlock.partKeys - 1) / (4 * AttentionBlock.partKeys) * 4 : 1
     if parts == 1 {
         ThreadPool.parallelFor(chunks) { range in
             let block = AttentionBlock(rows: chunkRows, valueDim: valueDim)
@@ -76,8 +78,11 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
 private struct AttentionBlock {
     /// Keys per block: 128 latent rows (~295 KB) stay in a core's L2 between scoring and summing.
     static let keys = 128
-    /// Keys per part when one chunk of rows is split across threads.
+    /// Most keys per part when one chunk of rows is split across threads (4160 keys in 5 parts had left
+    /// one of two threads idle for a sixth of the time; 16 parts of 256 cost more to merge than they saved).
     static let partKeys = 1024
+    /// Most keys over which one token's rows are split among the threads instead of its keys.
+    static let headSplitKeys = 1024
 
     let valueDim: Int
     let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>

@@ -31,7 +31,7 @@ import Testing
     }
 
     /// Queries of 1, 7 and 70 tokens (more than a chunk), after 0 to 2100 cached positions (blocks of 128,
-    /// odd key counts, parts of 1024 keys merged), value widths around the 16-wide register tile, with 1
+    /// odd key counts, 4 or 8 parts of keys merged), value widths around the 16-wide register tile, with 1
     /// and 2 threads.
     @Test(arguments: [(1, 0, 16), (1, 2100, 19), (7, 130, 32), (70, 5, 8), (3, 1100, 40)], [1, 2])
     func causalAttentionMatchesTheReference(shape: (tokens: Int, cached: Int, valueDim: Int), threads: Int) {
