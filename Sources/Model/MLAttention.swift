@@ -122,28 +122,40 @@ public struct MLAttention: Sendable {
         return oProj(attended, tokens: tokens)
     }
 
+    /// Positions whose latents are expanded to one head's keys and values at a time (a long cache would
+    /// otherwise hold every position's expansion at once).
+    static let expansionBlock = 512
+
     /// The reference computation: per-head keys and values rebuilt from every cached latent.
     ///
     /// One head at a time, so a long prefill holds one head's keys and values, not every head's.
-    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: UnsafeBufferPointer<Float>) -> [Float] {
+    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: UnsafeBufferPointer<Float>,
+                           block: Int = MLAttention.expansionBlock) -> [Float] {
         let positions = start + tokens
-        var cKV = [Float](repeating: 0, count: positions * kvLoraRank)
-        for p in 0..<positions {
-            cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: cached[(p * latentWidth)..<(p * latentWidth + kvLoraRank)])
-        }
         let perHead = qkNopeDim + vHeadDim
+        let block = min(positions, block)
         var output = [Float](repeating: 0, count: tokens * heads * vHeadDim)
         var keys = [Float](repeating: 0, count: positions * qkHeadDim)
         var values = [Float](repeating: 0, count: positions * vHeadDim)
         var query = [Float](repeating: 0, count: tokens * qkHeadDim)
+        var cKV = [Float](repeating: 0, count: block * kvLoraRank)
         for h in 0..<heads {
-            // This head's keys and values (eq. 9–11 of the V2 paper): its rows of kv_b_proj times every latent.
-            let expanded = kvBProj.outputs((h * perHead)..<((h + 1) * perHead))(cKV, tokens: positions)
-            for p in 0..<positions {
-                let source = p * perHead, key = p * qkHeadDim, value = p * vHeadDim
-                keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
-                keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)])
-                values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
+            // This head's keys and values (eq. 9–11 of the V2 paper): its rows of kv_b_proj times every
+            // latent, a block of positions at a time, so only this head's keys and values grow with the cache.
+            let rows = kvBProj.outputs((h * perHead)..<((h + 1) * perHead))
+            for first in stride(from: 0, to: positions, by: block) {
+                let count = min(block, positions - first)
+                for p in 0..<count {
+                    let row = (first + p) * latentWidth
+                    cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: cached[row..<(row + kvLoraRank)])
+                }
+                let expanded = rows(count == block ? cKV : Array(cKV[..<(count * kvLoraRank)]), tokens: count)
+                for i in 0..<count {
+                    let p = first + i, source = i * perHead, key = p * qkHeadDim, value = p * vHeadDim
+                    keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
+                    keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)])
+                    values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
+                }
             }
             for t in 0..<tokens {
                 let source = (t * heads + h) * qkHeadDim

@@ -42,10 +42,13 @@ public final class Transformer: Sendable {
         self.config = config
         self.prefillChunk = prefillChunk
         self.checkpoint = checkpoint
-        (embedding, embeddingOwners) = try loader.matrix(ParameterLayout.embedding(config))
+        // Decoding reads one embedding row per token, so the table stays in the mapped file unless the
+        // head shares it (then every row is read every step).
+        let headSpec = ParameterLayout.head(config)
+        (embedding, embeddingOwners) = try (headSpec == nil ? loader : loader.forRowLookups).matrix(ParameterLayout.embedding(config))
         layers = try (0..<config.numHiddenLayers).map { try DecoderLayer(config: config, layer: $0, loader: loader) }
         finalNorm = try loader.rmsNorm(ParameterLayout.finalNorm(config))
-        if let spec = ParameterLayout.head(config) {
+        if let spec = headSpec {
             head = try loader.linear(spec)
         } else {
             head = Linear(weight: embedding, bias: nil, owners: embeddingOwners)

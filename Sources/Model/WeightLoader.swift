@@ -5,9 +5,18 @@ import Tensors
 struct WeightLoader {
     let checkpoint: Checkpoint
     let config: ModelConfig
+    /// Whether tensors stay views of the mapped files even when the checkpoint is resident.
+    var mapped = false
 
     func tensor(_ name: String) throws -> Tensor {
-        try mappingTensorErrors { try checkpoint.tensor(name) }
+        try mappingTensorErrors { try checkpoint.tensor(name, mapped: mapped) }
+    }
+
+    /// This loader for tensors read a few rows at a time (see `Checkpoint.tensor(_:mapped:)`).
+    var forRowLookups: WeightLoader {
+        var loader = self
+        loader.mapped = true
+        return loader
     }
 
     private func expectShape(_ tensor: Tensor, _ expected: [Int]) throws {

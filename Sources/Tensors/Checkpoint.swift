@@ -66,12 +66,14 @@ public final class Checkpoint: Sendable {
         location[name].flatMap { files[$0].entries[name] }
     }
 
-    /// The tensor called `name`, viewing its shard in place.
-    public func tensor(_ name: String) throws -> Tensor {
+    /// The tensor called `name`, viewing its shard in place, or its copy in a resident checkpoint unless
+    /// `mapped` (for tensors read a few rows at a time, such as the token embedding: a copy would hold
+    /// every row in memory to no gain).
+    public func tensor(_ name: String, mapped: Bool = false) throws -> Tensor {
         guard let index = location[name] else {
             throw TensorsError.missingTensor(name: name, location: directory)
         }
-        return try files[index].tensor(name)
+        return try files[index].tensor(name, mapped: mapped)
     }
 
     /// Total bytes of tensor data across all files.

@@ -124,11 +124,11 @@ public final class SafetensorsFile: Sendable {
     /// Names of every tensor in the file, sorted.
     public var names: [String] { entries.keys.sorted() }
 
-    /// The tensor called `name`: a view of the mapped file, or of its resident copy.
-    public func tensor(_ name: String) throws -> Tensor {
+    /// The tensor called `name`: a view of the mapped file, or of its resident copy unless `mapped`.
+    public func tensor(_ name: String, mapped: Bool = false) throws -> Tensor {
         guard let entry = entries[name] else { throw TensorsError.missingTensor(name: name, location: path) }
         let offset = dataStart + entry.dataRange.lowerBound
-        guard let mirror else {
+        guard let mirror, !mapped else {
             return Tensor(name: name, dtype: entry.dtype, shape: entry.shape, storage: storage, byteOffset: offset)
         }
         try copied.withLock { copied in

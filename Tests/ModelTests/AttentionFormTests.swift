@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Model
 
@@ -28,6 +29,25 @@ import Testing
                 logits = try model.forward(tokens: [generated.last!], cache: &cache, attention: form)
             }
             #expect(generated == reference.greedyIDs, "\(fixture) \(form)")
+        }
+    }
+
+    /// The expanded form rebuilds keys and values a block of positions at a time; the block size changes
+    /// only rounding (a block of fewer than 4 positions takes the decoding product).
+    @Test(arguments: ["v3-yarn", "v3-fp8-real-heads"])
+    func expansionInBlocksMatchesOneBlock(fixture: String) throws {
+        let model = try Transformer(directory: Fixtures.model(fixture))
+        let prompt = try Fixtures.reference(fixture).promptIDs
+        var cache = try model.makeCache()
+        _ = try model.forward(tokens: prompt, cache: &cache)
+        let attention = model.layers[0].attention
+        let tokens = 3, start = prompt.count - tokens
+        let q = (0..<(tokens * attention.heads * attention.qkHeadDim)).map { Float(sin(Double($0) * 0.37)) }
+        let rows = cache.rows(layer: 0)
+        let whole = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: prompt.count)
+        for block in [1, 3, 4, 5, 8] {
+            let blocked = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: block)
+            #expect(relativeError(blocked, whole) <= 1e-5, "\(fixture) block \(block)")
         }
     }
 

@@ -40,6 +40,10 @@ import Testing
         let fromMapped = try mapped.forward(tokens: tokens, cache: &a, logits: .all)
         let fromResident = try resident.forward(tokens: tokens, cache: &b, logits: .all)
         #expect(fromMapped == fromResident)
+        // The embedding is read a row per token, so it stays in the mapped file; the head is copied.
+        let embedding = resident.embeddingOwners[0]
+        #expect(embedding.baseAddress == (try resident.checkpoint.tensor(embedding.name, mapped: true)).baseAddress)
+        #expect(resident.head.owners[0].baseAddress != (try resident.checkpoint.tensor(resident.head.owners[0].name, mapped: true)).baseAddress)
     }
 
     @Test func fp8WeightsStayFP8AndBF16StaysBF16() throws {
