@@ -149,7 +149,7 @@ public struct MLAttention: Sendable {
                     let row = (first + p) * latentWidth
                     cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: cached[row..<(row + kvLoraRank)])
                 }
-                let expanded = rows(count == block ? cKV : Array(cKV[..<(count * kvLoraRank)]), tokens: count)
+                let expanded = rows(cKV, tokens: count)  // the first `count` rows of the block buffer
                 for i in 0..<count {
                     let p = first + i, source = i * perHead, key = p * qkHeadDim, value = p * vHeadDim
                     keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
