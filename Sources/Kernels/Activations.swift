@@ -1,11 +1,25 @@
 import Foundation
 
-/// SiLU-gated product in place: `gate ← silu(gate) · up`, with `silu(x) = x · σ(x)`.
+/// SiLU-gated product in place: `gate ← silu(gate) · up`, with `silu(x) = x · σ(x) = x / (1 + e⁻ˣ)`,
+/// eight lanes at a time through `exponential`.
 public func siluMultiply(gate: inout [Float], up: [Float]) {
     precondition(gate.count == up.count, "siluMultiply sizes differ: \(gate.count) vs \(up.count)")
-    for i in gate.indices {
-        let x = gate[i]
-        gate[i] = x / (1 + exp(-x)) * up[i]
+    let count = gate.count
+    gate.withUnsafeMutableBytes { g in
+        up.withUnsafeBytes { u in
+            var i = 0
+            while i + 8 <= count {
+                let x = g.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                let y = u.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                g.storeBytes(of: x / (1 + exponential(-x)) * y, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < count {
+                let x = g.load(fromByteOffset: 4 * i, as: Float.self)
+                g.storeBytes(of: x / (1 + exp(-x)) * u.load(fromByteOffset: 4 * i, as: Float.self), toByteOffset: 4 * i, as: Float.self)
+                i += 1
+            }
+        }
     }
 }
 
@@ -52,12 +66,14 @@ func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, sh
     return sum
 }
 
-/// `eˣ` of 8 lanes, for x ≤ 0 (softmax exponents), within ~2 ulp of `exp`: x = n·ln 2 + r with
-/// |r| ≤ ln 2 / 2, a degree-6 Taylor polynomial for eʳ (truncation below 2⁻²³ relative), and 2ⁿ built in
-/// the exponent bits. Below −87 (where eˣ nears the smallest normal Float) the result is e⁻⁸⁷.
+/// `eˣ` of 8 lanes within ~2 ulp of `exp`: x = n·ln 2 + r with |r| ≤ ln 2 / 2, a degree-6 Taylor
+/// polynomial for eʳ (truncation below 2⁻²³ relative), and 2ⁿ built in the exponent bits. Inputs are
+/// clamped to −87…88, where eˣ stays a normal Float: below −87 the result is e⁻⁸⁷, above 88 it is e⁸⁸.
 @inline(__always)
 func exponential(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.replacing(with: -87, where: x .< -87)
+    // `replacing(with:where:)` compiles to compares and blends; the generic `clamped` would be calls.
+    let low = x.replacing(with: -87, where: x .< -87)
+    let clamped = low.replacing(with: 88, where: low .> 88)
     // Adding 1.5 × 2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
     let magic: Float = 0x1.8p23
     let shifted = clamped * 1.442_695_04 + magic

@@ -9,41 +9,42 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
     if tokens >= BlockedMatMul.tokenStep {
         return jobs.map { matmul($0.input, tokens: tokens, weight: $0.weight) }
     }
-    var outputs = jobs.map { [Float](repeating: 0, count: tokens * $0.weight.rows) }
     var starts = [0]
     for job in jobs {
         precondition(job.input.count >= tokens * job.weight.columns, "groupedMatmul input is \(job.input.count), needs \(tokens)×\(job.weight.columns)")
         starts.append(starts.last! + job.weight.rows)
     }
     let totalRows = starts.last!
-    // Stable pointers for the dispatch: inputs are copied into one buffer, outputs written into another.
-    let inputSizes = jobs.map { $0.input.count }
-    let inputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(inputSizes.reduce(0, +), 1))
+    // Stable pointers for the dispatch: each distinct input array (jobs often share one, say every
+    // expert's gate and up projections) is copied once into one buffer; outputs are written into another.
+    var distinct: [(storage: UnsafePointer<Float>?, count: Int, offset: Int)] = []
+    let inputIndex = jobs.map { job in
+        let storage = job.input.withUnsafeBufferPointer { $0.baseAddress }
+        if storage != nil, let index = distinct.firstIndex(where: { $0.storage == storage && $0.count == job.input.count }) {
+            return index
+        }
+        distinct.append((storage, job.input.count, (distinct.last.map { $0.offset + $0.count }) ?? 0))
+        return distinct.count - 1
+    }
+    let inputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(distinct.last.map { $0.offset + $0.count } ?? 0, 1))
     let outputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(totalRows * tokens, 1))
     defer { inputBuffer.deallocate(); outputBuffer.deallocate() }
-    var inputOffsets: [Int] = []
-    var offset = 0
-    for job in jobs {
-        inputOffsets.append(offset)
-        job.input.withUnsafeBufferPointer { (inputBuffer + offset).update(from: $0.baseAddress!, count: $0.count) }
-        offset += job.input.count
+    var copied = Set<Int>()
+    for (j, job) in jobs.enumerated() where copied.insert(inputIndex[j]).inserted {
+        job.input.withUnsafeBufferPointer { (inputBuffer + distinct[inputIndex[j]].offset).update(from: $0.baseAddress!, count: $0.count) }
     }
-    // Jobs on the same input array (say, every expert's gate and up projections) in the same format
-    // share its prepared vectors.
-    var preparedFor: [PreparedKey: Int] = [:]
-    var prepared: [[PackedVector]] = []
+    // Jobs on the same input in the same format share its prepared vectors.
+    var prepared: [(input: Int, format: WeightFormat, vectors: [PackedVector])] = []
     let packed = jobs.indices.map { j in
-        let key = PreparedKey(input: jobs[j].input.withUnsafeBufferPointer { $0.baseAddress }, count: jobs[j].input.count,
-                              format: jobs[j].weight.format)
-        if key.input != nil, let index = preparedFor[key] { return prepared[index] }
+        let input = inputIndex[j], weight = jobs[j].weight
+        if let found = prepared.first(where: { $0.input == input && $0.format == weight.format }) { return found.vectors }
         let vectors = (0..<tokens).map { t in
-            PackedVector(inputBuffer + inputOffsets[j] + t * jobs[j].weight.columns, count: jobs[j].weight.columns, for: jobs[j].weight)
+            PackedVector(inputBuffer + distinct[input].offset + t * weight.columns, count: weight.columns, for: weight)
         }
-        preparedFor[key] = prepared.count
-        prepared.append(vectors)
+        prepared.append((input, weight.format, vectors))
         return vectors
     }
-    defer { prepared.joined().forEach { $0.deallocate() } }
+    defer { prepared.forEach { $0.vectors.forEach { $0.deallocate() } } }
     let maxColumns = jobs.map(\.weight.columns).max() ?? 1
     let averageColumns = jobs.isEmpty ? 1 : jobs.map(\.weight.columns).reduce(0, +) / jobs.count
     ThreadPool.parallelFor(totalRows, grain: max(1, 65_536 / max(averageColumns * tokens, 1))) { range in
@@ -61,15 +62,11 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
             j += 1
         }
     }
-    for j in jobs.indices {
-        outputs[j].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: outputBuffer + starts[j] * tokens, count: $0.count) }
+    return jobs.indices.map { j in
+        let count = tokens * jobs[j].weight.rows
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            buffer.baseAddress!.update(from: outputBuffer + starts[j] * tokens, count: count)
+            initialized = count
+        }
     }
-    return outputs
-}
-
-/// An input array's storage and the weight format its vectors were prepared for.
-private struct PreparedKey: Hashable {
-    let input: UnsafePointer<Float>?
-    let count: Int
-    let format: WeightFormat
 }
