@@ -78,8 +78,9 @@ public enum Benchmark {
         let tokens = { (n: Int) in (0..<n).map { _ in Int(random.next() % UInt64(c.vocabSize)) } }
 
         progress("warming up")
+        // A short prompt, within the cache the run needs.
         var warm = try model.makeCache(capacity: needed)
-        _ = try model.forward(tokens: tokens(8), cache: &warm)
+        _ = try model.forward(tokens: tokens(min(8, needed)), cache: &warm)
 
         var prefillRates: [Double] = []
         for r in 1...o.repetitions {

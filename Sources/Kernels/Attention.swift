@@ -50,7 +50,10 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
         ThreadPool.parallelFor(chunks) { range in
             let block = AttentionBlock(rows: chunkRows, valueDim: valueDim)
             defer { block.deallocate() }
-            for chunk in range {
+            for index in range {
+                // Causal chunks see more keys the later they start: taken in the order first, last, second,
+                // second to last, …, so contiguous shares of the indices carry even shares of the work.
+                let chunk = index % 2 == 0 ? index / 2 : chunks - 1 - index / 2
                 let first = chunk * chunkRows, count = min(chunkRows, rows - first)
                 let rowCausal = CausalRows(firstPosition: causal.firstPosition, rowsPerToken: causal.rowsPerToken, firstRow: first)
                 block.run(queries: queries + first * keyDim, rows: count, keys: keys, keyDim: keyDim, keyRange: 0..<rowCausal.visible(count - 1),

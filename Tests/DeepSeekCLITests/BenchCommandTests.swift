@@ -29,4 +29,11 @@ import Testing
         let long = try CLI.run(["bench", "--model", CLI.model(), "--depth", "100", "--gen-tokens", "4", "--prompt-tokens", "4"])
         #expect(long.exitedNormally && long.status != 0 && long.stderr.contains("exceed the context of 64"))
     }
+
+    /// A run shorter than the warm-up prompt (8 tokens) warms up within its own cache.
+    @Test func benchRunsShorterThanTheWarmUp() throws {
+        let short = try CLI.run(["bench", "--model", CLI.model(), "--prompt-tokens", "2", "--gen-tokens", "1", "--repetitions", "1"])
+        #expect(short.status == 0, "\(short.stderr)")
+        #expect(short.stdout.contains("decode @0"))
+    }
 }
