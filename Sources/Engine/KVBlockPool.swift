@@ -21,7 +21,7 @@ public struct KVBlockPool: Sendable {
     private var keyOfBlock: [Int: BlockKey] = [:]
     private var blockOfKey: [BlockKey: Int] = [:]
     /// Registered blocks no sequence holds, least recently released first.
-    private var unused = LRUList()
+    private var unused: LRUList
     /// Identity of each registered block's content, never reused, so a key can name its parent exactly.
     private var contentID: [Int: UInt64] = [:]
     private var nextContentID: UInt64 = 1
@@ -132,7 +132,7 @@ struct LRUList: Sendable {
     private var head = -1, tail = -1
     private(set) var count = 0
 
-    init(capacity: Int = 0) {
+    init(capacity: Int) {
         previous = Array(repeating: -1, count: capacity)
         next = Array(repeating: -1, count: capacity)
         present = Array(repeating: false, count: capacity)

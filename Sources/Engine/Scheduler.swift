@@ -55,8 +55,7 @@ public struct Scheduler: Sendable {
         while index < running.count, budget > 0 {
             let count = min(running[index].pending, budget)
             if count > 0, let granted = grow(runningAt: index, by: count, plan: &plan) {
-                plan.items.append(.init(id: running[index].id, start: running[index].computed, count: granted,
-                                        blocks: running[index].blocks, samples: granted == running[index].pending))
+                plan.items.append(.init(running[index], count: granted))
                 budget -= granted
             }
             index += 1
@@ -79,9 +78,7 @@ public struct Scheduler: Sendable {
                 break
             }
             plan.cachedPositions += sequence.computed
-            let joined = running[slot]
-            plan.items.append(.init(id: joined.id, start: joined.computed, count: granted, blocks: joined.blocks,
-                                    samples: granted == joined.pending))
+            plan.items.append(.init(running[slot], count: granted))
             budget -= granted
         }
         return plan
@@ -163,6 +160,15 @@ public struct StepPlan: Sendable, Equatable {
         public let blocks: [Int]
         /// Whether this step computes the last known token, so its logits choose the next one.
         public let samples: Bool
+
+        public init(id: Int, start: Int, count: Int, blocks: [Int], samples: Bool) {
+            (self.id, self.start, self.count, self.blocks, self.samples) = (id, start, count, blocks, samples)
+        }
+
+        /// The next `count` positions of `sequence`, whose blocks already cover them.
+        init(_ sequence: SequenceState, count: Int) {
+            self.init(id: sequence.id, start: sequence.computed, count: count, blocks: sequence.blocks, samples: count == sequence.pending)
+        }
     }
 
     public var items: [Item] = []
