@@ -70,11 +70,7 @@ public struct Scheduler: Sendable {
             running.insert(sequence, at: slot)
             guard let granted = grow(runningAt: slot, by: min(sequence.pending, budget), plan: &plan, mayPreempt: false) else {
                 // No room even for a start: back to the head of the queue, holding nothing.
-                var back = running.remove(at: slot)
-                for block in back.blocks.reversed() { pool.release(block) }
-                back.blocks = []
-                back.computed = 0
-                waiting.insert(back, at: 0)
+                requeue(running.remove(at: slot))
                 break
             }
             plan.cachedPositions += sequence.computed
@@ -103,13 +99,23 @@ public struct Scheduler: Sendable {
     }
 
     private mutating func preempt(at index: Int, plan: inout StepPlan) {
-        var sequence = running.remove(at: index)
-        for block in sequence.blocks.reversed() { pool.release(block) }
+        let sequence = running.remove(at: index)
+        requeue(sequence)
+        plan.preempted.append(sequence.id)
+        preemptions += 1
+    }
+
+    /// Gives `sequence`'s blocks back and puts it at the head of the queue, to be computed again from the start.
+    private mutating func requeue(_ sequence: SequenceState) {
+        var sequence = sequence
+        release(sequence.blocks)
         sequence.blocks = []
         sequence.computed = 0
         waiting.insert(sequence, at: 0)
-        plan.preempted.append(sequence.id)
-        preemptions += 1
+    }
+
+    private mutating func release(_ blocks: [Int]) {
+        for block in blocks.reversed() { pool.release(block) }
     }
 
     /// Records that `plan` ran: the positions are in the cache and full blocks are registered for reuse.
@@ -138,7 +144,7 @@ public struct Scheduler: Sendable {
     /// Removes a sequence, running or waiting, and gives its blocks back at once.
     public mutating func remove(_ id: Int) {
         if let index = running.firstIndex(where: { $0.id == id }) {
-            for block in running.remove(at: index).blocks.reversed() { pool.release(block) }
+            release(running.remove(at: index).blocks)
         }
         waiting.removeAll { $0.id == id }
     }

@@ -17,21 +17,20 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
     let totalRows = starts.last!
     // Stable pointers for the dispatch: each distinct input array (jobs often share one, say every
     // expert's gate and up projections) is copied once into one buffer; outputs are written into another.
-    var distinct: [(storage: UnsafePointer<Float>?, count: Int, offset: Int)] = []
-    let inputIndex = jobs.map { job in
+    var distinct: [(storage: UnsafePointer<Float>?, count: Int, offset: Int, job: Int)] = []
+    let inputIndex = jobs.enumerated().map { j, job in
         let storage = job.input.withUnsafeBufferPointer { $0.baseAddress }
         if storage != nil, let index = distinct.firstIndex(where: { $0.storage == storage && $0.count == job.input.count }) {
             return index
         }
-        distinct.append((storage, job.input.count, (distinct.last.map { $0.offset + $0.count }) ?? 0))
+        distinct.append((storage, job.input.count, (distinct.last.map { $0.offset + $0.count }) ?? 0, j))
         return distinct.count - 1
     }
     let inputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(distinct.last.map { $0.offset + $0.count } ?? 0, 1))
     let outputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(totalRows * tokens, 1))
     defer { inputBuffer.deallocate(); outputBuffer.deallocate() }
-    var copied = Set<Int>()
-    for (j, job) in jobs.enumerated() where copied.insert(inputIndex[j]).inserted {
-        job.input.withUnsafeBufferPointer { (inputBuffer + distinct[inputIndex[j]].offset).update(from: $0.baseAddress!, count: $0.count) }
+    for input in distinct {
+        jobs[input.job].input.withUnsafeBufferPointer { (inputBuffer + input.offset).update(from: $0.baseAddress!, count: $0.count) }
     }
     // Jobs on the same input in the same format share its prepared vectors.
     var prepared: [(input: Int, format: WeightFormat, vectors: [PackedVector])] = []
