@@ -14,10 +14,16 @@ public func siluMultiply(gate: inout [Float], up: [Float]) {
                 g.storeBytes(of: x / (1 + exponential(-x)) * y, toByteOffset: 4 * i, as: SIMD8<Float>.self)
                 i += 8
             }
-            while i < count {
-                let x = g.load(fromByteOffset: 4 * i, as: Float.self)
-                g.storeBytes(of: x / (1 + exp(-x)) * u.load(fromByteOffset: 4 * i, as: Float.self), toByteOffset: 4 * i, as: Float.self)
-                i += 1
+            // The tail through the same vector function, so a value's result does not depend on where it sits
+            // (a batch of tokens concatenated gets the bits each token gets alone).
+            if i < count {
+                var x = SIMD8<Float>(), y = SIMD8<Float>()
+                for j in 0..<(count - i) {
+                    x[j] = g.load(fromByteOffset: 4 * (i + j), as: Float.self)
+                    y[j] = u.load(fromByteOffset: 4 * (i + j), as: Float.self)
+                }
+                let result = x / (1 + exponential(-x)) * y
+                for j in 0..<(count - i) { g.storeBytes(of: result[j], toByteOffset: 4 * (i + j), as: Float.self) }
             }
         }
     }

@@ -23,13 +23,13 @@ struct CausalRows {
 ///
 /// - Parameters:
 ///   - queries: `[rows, keyDim]`.
-///   - keys: `keyDim` values per key, contiguous rows (at least `causal.visible(rows - 1)` of them).
-///   - values: rows of `valueStride` values; the first `valueDim` of each are used.
+///   - keys: rows of `keyDim` values (at least `causal.visible(rows - 1)` of them), contiguous or paged.
+///   - values: rows whose first `valueDim` values are used; nil: the keys' rows (MLA's latent form).
 ///   - output: `rows` rows of `outputStride` values; the first `valueDim` of each are overwritten.
-func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>, keyDim: Int,
-            values: UnsafePointer<Float>, valueStride: Int, valueDim: Int, causal: CausalRows, scale: Float,
-            output: UnsafeMutablePointer<Float>, outputStride: Int) {
+func attend(queries: UnsafePointer<Float>, rows: Int, keys: LatentRows, values: LatentRows?, valueDim: Int,
+            causal: CausalRows, scale: Float, output: UnsafeMutablePointer<Float>, outputStride: Int) {
     guard rows > 0 else { return }
+    let keyDim = keys.width
     // Accumulators of a chunk stay within ~128 KB.
     var chunkRows = max(4, min(64, 32_768 / max(valueDim, 1)))
     let keyCount = causal.visible(rows - 1)
@@ -48,7 +48,7 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
         ? (keyCount + 4 * AttentionBlock.partKeys - 1) / (4 * AttentionBlock.partKeys) * 4 : 1
     if parts == 1 {
         ThreadPool.parallelFor(chunks) { range in
-            let block = AttentionBlock(rows: chunkRows, valueDim: valueDim)
+            let block = AttentionBlock(rows: chunkRows, valueDim: valueDim, keys: keys, values: values)
             defer { block.deallocate() }
             for index in range {
                 // Causal chunks see more keys the later they start: taken in the order first, last, second,
@@ -56,20 +56,20 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
                 let chunk = index % 2 == 0 ? index / 2 : chunks - 1 - index / 2
                 let first = chunk * chunkRows, count = min(chunkRows, rows - first)
                 let rowCausal = CausalRows(firstPosition: causal.firstPosition, rowsPerToken: causal.rowsPerToken, firstRow: first)
-                block.run(queries: queries + first * keyDim, rows: count, keys: keys, keyDim: keyDim, keyRange: 0..<rowCausal.visible(count - 1),
-                          values: values, valueStride: valueStride, causal: rowCausal, scale: scale)
+                block.run(queries: queries + first * keyDim, rows: count, keys: keys, keyRange: 0..<rowCausal.visible(count - 1),
+                          values: values, causal: rowCausal, scale: scale)
                 for r in 0..<count { block.finish(row: r, into: output + (first + r) * outputStride) }
             }
         }
         return
     }
-    let partials = (0..<parts).map { _ in AttentionBlock(rows: rows, valueDim: valueDim) }
+    let partials = (0..<parts).map { _ in AttentionBlock(rows: rows, valueDim: valueDim, keys: keys, values: values) }
     defer { partials.forEach { $0.deallocate() } }
     ThreadPool.parallelFor(parts) { range in
         for part in range {
-            partials[part].run(queries: queries, rows: rows, keys: keys, keyDim: keyDim,
-                               keyRange: (keyCount * part / parts)..<(keyCount * (part + 1) / parts),
-                               values: values, valueStride: valueStride, causal: causal, scale: scale)
+            partials[part].run(queries: queries, rows: rows, keys: keys,
+                               keyRange: AttentionBlock.partBoundary(part, of: parts, keys: keyCount)..<AttentionBlock.partBoundary(part + 1, of: parts, keys: keyCount),
+                               values: values, causal: causal, scale: scale)
         }
     }
     for r in 0..<rows { AttentionBlock.merge(partials, row: r, into: output + r * outputStride) }
@@ -77,7 +77,7 @@ func attend(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>
 
 /// One thread's running state of `attend` for a set of query rows: per row the largest score so far, the
 /// sum of exponentials relative to it, and the weighted values relative to it; plus the scores of the
-/// current block of keys.
+/// current block of keys, and room to widen the block's rows when they are stored as INT8.
 private struct AttentionBlock {
     /// Keys per block: 128 latent rows (~295 KB) stay in a core's L2 between scoring and summing.
     static let keys = 128
@@ -87,33 +87,47 @@ private struct AttentionBlock {
     /// Most keys over which one token's rows are split among the threads instead of its keys.
     static let headSplitKeys = 1024
 
+    /// Where part `part` of `parts` starts among `keys` keys: an even share, rounded down to a whole block
+    /// so no block straddles a page of the cache.
+    static func partBoundary(_ part: Int, of parts: Int, keys: Int) -> Int {
+        part == parts ? keys : keys * part / parts / Self.keys * Self.keys
+    }
+
     let valueDim: Int
     let maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
     let accumulated: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+    let keyScratch: UnsafeMutablePointer<Float>?, valueScratch: UnsafeMutablePointer<Float>?
 
-    init(rows: Int, valueDim: Int) {
+    init(rows: Int, valueDim: Int, keys: LatentRows, values: LatentRows?) {
         self.valueDim = valueDim
         maxima = .allocate(capacity: rows)
         sums = .allocate(capacity: rows)
         accumulated = .allocate(capacity: rows * valueDim)
         scores = .allocate(capacity: rows * Self.keys)
+        keyScratch = keys.widens ? .allocate(capacity: Self.keys * keys.width) : nil
+        valueScratch = values.map { $0.widens ? .allocate(capacity: Self.keys * $0.width) : nil } ?? nil
     }
 
     func deallocate() {
         [maxima, sums, accumulated, scores].forEach { $0.deallocate() }
+        keyScratch?.deallocate()
+        valueScratch?.deallocate()
     }
 
     /// Attends `rows` query rows over the keys in `keyRange` (each row only up to its causal limit).
-    func run(queries: UnsafePointer<Float>, rows: Int, keys: UnsafePointer<Float>, keyDim: Int, keyRange: Range<Int>,
-             values: UnsafePointer<Float>, valueStride: Int, causal: CausalRows, scale: Float) {
+    func run(queries: UnsafePointer<Float>, rows: Int, keys: LatentRows, keyRange: Range<Int>,
+             values: LatentRows?, causal: CausalRows, scale: Float) {
+        let keyDim = keys.width, valueStride = values?.width ?? keyDim
         maxima.initialize(repeating: -.infinity, count: rows)
         sums.initialize(repeating: 0, count: rows)
         accumulated.initialize(repeating: 0, count: rows * valueDim)
         var start = keyRange.lowerBound
         while start < keyRange.upperBound {
-            let count = min(Self.keys, keyRange.upperBound - start)
+            // A block never crosses a page of the cache.
+            let count = min(Self.keys, keyRange.upperBound - start, keys.rowsInPage(from: start), values?.rowsInPage(from: start) ?? .max)
             // Scores of the block: scores[r, p - start].
-            let keyBlock = keys + start * keyDim
+            let keyBlock = keys.block(from: start, count: count, scratch: keyScratch)
+            let valueBlock = values?.block(from: start, count: count, scratch: valueScratch) ?? keyBlock
             var p = 0
             while p + 2 <= count {
                 BlockedMatMul.microKernel(keyBlock + p * keyDim, columns: keyDim, xs: queries, tokens: rows, y: scores, rows: count, row: p)
@@ -148,7 +162,7 @@ private struct AttentionBlock {
                 let end = min(count, max(0, causal.visible(r + group - 1) - start))
                 if end > 0 {
                     accumulate(weights: scores + r * count, keyCount: count, rows: group, keys: 0..<end,
-                               values: values + start * valueStride, valueStride: valueStride, columns: 0..<valueDim,
+                               values: valueBlock, valueStride: valueStride, columns: 0..<valueDim,
                                output: accumulated + r * valueDim, outputStride: valueDim)
                 }
                 r += group
@@ -248,8 +262,8 @@ public func causalAttention(
                 output.withUnsafeMutableBufferPointer { o in
                     for h in 0..<heads {
                         attend(queries: q.baseAddress! + h * queryTokens * keyDim, rows: queryTokens,
-                               keys: k.baseAddress! + h * keyTokens * keyDim, keyDim: keyDim,
-                               values: v.baseAddress! + h * keyTokens * valueDim, valueStride: valueDim, valueDim: valueDim,
+                               keys: LatentRows(contiguous: k.baseAddress! + h * keyTokens * keyDim, width: keyDim),
+                               values: LatentRows(contiguous: v.baseAddress! + h * keyTokens * valueDim, width: valueDim), valueDim: valueDim,
                                causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: 1), scale: scale,
                                output: o.baseAddress! + h * valueDim, outputStride: heads * valueDim)
                     }

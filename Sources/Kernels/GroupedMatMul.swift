@@ -4,15 +4,27 @@
 ///
 /// - Parameters:
 ///   - jobs: weights and their inputs `[tokens, weight.columns]`.
+///   - streaming: take the row-streaming path at any token count (see `matmul`).
 /// - Returns: one output `[tokens, weight.rows]` per job.
-public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], tokens: Int) -> [[Float]] {
-    if tokens >= BlockedMatMul.tokenStep {
+public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], tokens: Int, streaming: Bool = false) -> [[Float]] {
+    if tokens >= BlockedMatMul.tokenStep && !streaming {
         return jobs.map { matmul($0.input, tokens: tokens, weight: $0.weight) }
     }
-    var starts = [0]
+    return groupedMatmul(jobs.map { ($0.weight, $0.input, tokens) })
+}
+
+/// `groupedMatmul` on the row-streaming path with each job's own number of tokens (a batch of decoding
+/// sequences sends each expert the tokens that chose it): each token's products are what they would be alone.
+///
+/// - Parameter jobs: weights, inputs `[tokens, weight.columns]` and their token counts.
+/// - Returns: one output `[tokens, weight.rows]` per job.
+public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float], tokens: Int)]) -> [[Float]] {
+    var starts = [0], outputStarts = [0]
     for job in jobs {
-        precondition(job.input.count >= tokens * job.weight.columns, "groupedMatmul input is \(job.input.count), needs \(tokens)×\(job.weight.columns)")
+        precondition(job.input.count >= job.tokens * job.weight.columns,
+                     "groupedMatmul input is \(job.input.count), needs \(job.tokens)×\(job.weight.columns)")
         starts.append(starts.last! + job.weight.rows)
+        outputStarts.append(outputStarts.last! + job.weight.rows * job.tokens)
     }
     let totalRows = starts.last!
     // Stable pointers for the dispatch: each distinct input array (jobs often share one, say every
@@ -27,26 +39,28 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
         return distinct.count - 1
     }
     let inputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(distinct.last.map { $0.offset + $0.count } ?? 0, 1))
-    let outputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(totalRows * tokens, 1))
+    let outputBuffer = UnsafeMutablePointer<Float>.allocate(capacity: max(outputStarts.last!, 1))
     defer { inputBuffer.deallocate(); outputBuffer.deallocate() }
     for input in distinct {
         jobs[input.job].input.withUnsafeBufferPointer { (inputBuffer + input.offset).update(from: $0.baseAddress!, count: $0.count) }
     }
     // Jobs on the same input in the same format share its prepared vectors.
-    var prepared: [(input: Int, format: WeightFormat, vectors: [PackedVector])] = []
+    var prepared: [(input: Int, format: WeightFormat, tokens: Int, vectors: [PackedVector])] = []
     let packed = jobs.indices.map { j in
-        let input = inputIndex[j], weight = jobs[j].weight
-        if let found = prepared.first(where: { $0.input == input && $0.format == weight.format }) { return found.vectors }
+        let input = inputIndex[j], weight = jobs[j].weight, tokens = jobs[j].tokens
+        if let found = prepared.first(where: { $0.input == input && $0.format == weight.format && $0.tokens == tokens }) {
+            return found.vectors
+        }
         let vectors = (0..<tokens).map { t in
             PackedVector(inputBuffer + distinct[input].offset + t * weight.columns, count: weight.columns, for: weight)
         }
-        prepared.append((input, weight.format, vectors))
+        prepared.append((input, weight.format, tokens, vectors))
         return vectors
     }
     defer { prepared.forEach { $0.vectors.forEach { $0.deallocate() } } }
     let maxColumns = jobs.map(\.weight.columns).max() ?? 1
-    let averageColumns = jobs.isEmpty ? 1 : jobs.map(\.weight.columns).reduce(0, +) / jobs.count
-    ThreadPool.parallelFor(totalRows, grain: max(1, 65_536 / max(averageColumns * tokens, 1))) { range in
+    let averageWork = jobs.isEmpty ? 1 : jobs.map { $0.weight.columns * $0.tokens }.reduce(0, +) / jobs.count
+    ThreadPool.parallelFor(totalRows, grain: max(1, 65_536 / max(averageWork, 1))) { range in
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxColumns)
         defer { scratch.deallocate() }
         var j = 0
@@ -56,15 +70,15 @@ public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], toke
             let weight = jobs[j].weight
             let end = min(starts[j + 1], range.upperBound)
             let local = (row - starts[j])..<(end - starts[j])
-            weight.dot(rows: local, packed[j], into: outputBuffer + starts[j] * tokens + local.lowerBound, stride: weight.rows, scratch: scratch)
+            weight.dot(rows: local, packed[j], into: outputBuffer + outputStarts[j] + local.lowerBound, stride: weight.rows, scratch: scratch)
             row = end
             j += 1
         }
     }
     return jobs.indices.map { j in
-        let count = tokens * jobs[j].weight.rows
+        let count = outputStarts[j + 1] - outputStarts[j]
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            buffer.baseAddress!.update(from: outputBuffer + starts[j] * tokens, count: count)
+            buffer.baseAddress!.update(from: outputBuffer + outputStarts[j], count: count)
             initialized = count
         }
     }

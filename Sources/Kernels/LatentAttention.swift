@@ -32,18 +32,17 @@ public struct LatentAttentionShape: Sendable {
 ///
 /// - Parameters:
 ///   - query: `[tokens, heads, qkNopeDim + qkRopeDim]`, rotary part already rotated.
-///   - cache: `[positions, kvLoraRank + qkRopeDim]`: normalised `c_KV` then rotated `k_rope`.
+///   - cache: rows `[positions, kvLoraRank + qkRopeDim]`: normalised `c_KV` then rotated `k_rope`.
 ///   - kvB: `kv_b_proj`, `[heads × (qkNopeDim + vHeadDim), kvLoraRank]` (its value half is used).
 ///   - keys: `kv_b_proj`'s key half, transposed per head.
 ///   - firstQueryPosition: position of query 0; query `t` sees positions `0...firstQueryPosition + t`.
 /// - Returns: `[tokens, heads × vHeadDim]`.
 public func latentAttention(
-    query: [Float], cache: UnsafeBufferPointer<Float>, kvB: WeightMatrix, keys: AbsorbedKeys, shape s: LatentAttentionShape,
+    query: [Float], cache: LatentRows, kvB: WeightMatrix, keys: AbsorbedKeys, shape s: LatentAttentionShape,
     tokens: Int, firstQueryPosition: Int, scale: Float
 ) -> [Float] {
-    let positions = firstQueryPosition + tokens
     precondition(query.count == tokens * s.heads * s.qkHeadDim, "latentAttention query is \(query.count), expected \(tokens)×\(s.heads)×\(s.qkHeadDim)")
-    precondition(cache.count >= positions * s.latentWidth, "latentAttention cache holds \(cache.count / s.latentWidth) positions, needs \(positions)")
+    precondition(cache.width == s.latentWidth, "latentAttention cache rows are \(cache.width) wide, expected \(s.latentWidth)")
     precondition(kvB.rows == s.heads * s.kvBRowsPerHead && kvB.columns == s.kvLoraRank,
                  "kv_b_proj is \(kvB.rows)×\(kvB.columns), expected \(s.heads * s.kvBRowsPerHead)×\(s.kvLoraRank)")
     var output = [Float](repeating: 0, count: tokens * s.heads * s.vHeadDim)
@@ -73,8 +72,7 @@ public func latentAttention(
     var latents = [Float](repeating: 0, count: rows * rank)
     queries.withUnsafeBufferPointer { q in
         latents.withUnsafeMutableBufferPointer { o in
-            attend(queries: q.baseAddress!, rows: rows, keys: cache.baseAddress!, keyDim: width,
-                   values: cache.baseAddress!, valueStride: width, valueDim: rank,
+            attend(queries: q.baseAddress!, rows: rows, keys: cache, values: nil, valueDim: rank,
                    causal: CausalRows(firstPosition: firstQueryPosition, rowsPerToken: s.heads), scale: scale,
                    output: o.baseAddress!, outputStride: rank)
         }

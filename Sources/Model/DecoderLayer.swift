@@ -24,16 +24,17 @@ public struct DecoderLayer: Sendable {
             : .dense(try DenseMLP(loader: loader) { ParameterLayout.denseMLP(c, l, $0) })
     }
 
-    /// Updates the residual stream `h` `[tokens, hidden]` in place.
-    func callAsFunction(_ h: inout [Float], tokens: Int, cache: inout KVCache, angles: RotaryAngles, form: MLAttention.Form) {
+    /// Updates the residual stream `h` `[layout.rows, hidden]` in place.
+    func callAsFunction(_ h: inout [Float], layout: BatchLayout, cache: inout LatentCache, angles: RotaryAngles, form: MLAttention.Form) {
+        let tokens = layout.rows
         var x = h
         inputNorm(&x, rows: tokens)
-        add(&h, attention(x, tokens: tokens, layer: index, cache: &cache, angles: angles, form: form))
+        add(&h, attention(x, layout: layout, layer: index, cache: &cache, angles: angles, form: form))
         x = h
         postAttentionNorm(&x, rows: tokens)
         switch feedForward {
-        case let .dense(mlp): add(&h, mlp(x, tokens: tokens))
-        case let .moe(moe): add(&h, moe(x, tokens: tokens))
+        case let .dense(mlp): add(&h, mlp(x, tokens: tokens, streaming: layout.streaming))
+        case let .moe(moe): add(&h, moe(x, tokens: tokens, streaming: layout.streaming))
         }
     }
 }

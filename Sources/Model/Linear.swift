@@ -15,8 +15,9 @@ public struct Linear: Sendable {
     /// - Parameters:
     ///   - x: `[tokens, inputSize]`.
     /// - Returns: `[tokens, outputSize]`.
-    public func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
-        addBias(to: matmul(x, tokens: tokens, weight: weight), tokens: tokens)
+    ///   - streaming: each token's outputs exactly as they would be alone (see `matmul`).
+    public func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
+        addBias(to: matmul(x, tokens: tokens, weight: weight, streaming: streaming), tokens: tokens)
     }
 
     /// The layer restricted to outputs `range` (a view of the same weights).
@@ -25,9 +26,15 @@ public struct Linear: Sendable {
     }
 
     /// Several layers on their own inputs under one parallel dispatch (see `groupedMatmul`).
-    static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int) -> [[Float]] {
-        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens)
+    static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int, streaming: Bool = false) -> [[Float]] {
+        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens, streaming: streaming)
         return zip(jobs, outputs).map { $0.layer.addBias(to: $1, tokens: tokens) }
+    }
+
+    /// Several layers on their own inputs and token counts under one row-streaming dispatch.
+    static func grouped(_ jobs: [(layer: Linear, input: [Float], tokens: Int)]) -> [[Float]] {
+        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input, $0.tokens) })
+        return zip(jobs, outputs).map { $0.layer.addBias(to: $1, tokens: $0.tokens) }
     }
 
     private func addBias(to y: [Float], tokens: Int) -> [Float] {

@@ -55,11 +55,11 @@ public struct MLAttention: Sendable {
 
     /// Queries `[tokens, heads, qkHeadDim]` from the first projection of `x` (`q_proj`, or `q_a_proj`
     /// to be normalised and expanded), with the rotary part rotated.
-    func queries(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
+    func queries(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool, streaming: Bool) -> [Float] {
         var q = projected
         if qProj == nil {
             qANorm!(&q, rows: tokens)
-            q = qBProj!(q, tokens: tokens)
+            q = qBProj!(q, tokens: tokens, streaming: streaming)
         }
         for t in 0..<tokens {
             for h in 0..<heads {
@@ -102,24 +102,35 @@ public struct MLAttention: Sendable {
         return absorbed < expanded ? .absorbed : .expanded
     }
 
-    /// Attends `tokens` new positions (starting at `cache.count`) over the cache and themselves.
+    /// Attends each sequence's new positions over its cache blocks and themselves, writing their latents
+    /// into its blocks.
     ///
     /// - Parameters:
-    ///   - x: normalised hidden states `[tokens, hidden]`.
-    ///   - angles: rotary cos/sin for each new position (shared by every layer).
-    /// - Returns: `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int, layer: Int, cache: inout KVCache, angles: RotaryAngles, form: Form) -> [Float] {
-        let start = cache.count
+    ///   - x: normalised hidden states `[layout.rows, hidden]`.
+    ///   - angles: rotary cos/sin for each row's position (shared by every layer).
+    /// - Returns: `[layout.rows, hidden]`.
+    func callAsFunction(_ x: [Float], layout: BatchLayout, layer: Int, cache: inout LatentCache, angles: RotaryAngles, form: Form) -> [Float] {
+        let tokens = layout.rows, streaming = layout.streaming
         // Both projections of x under one dispatch.
-        let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens)
-        let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
-        cache.append(layer: layer, latents: latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved))
-        let chosen = form == .automatic ? cheaperForm(tokens: tokens, start: start) : form
-        let attended = chosen == .absorbed
-            ? latentAttention(query: q, cache: cache.rows(layer: layer), kvB: kvBProj.weight, keys: absorbedKeys, shape: shape, tokens: tokens,
-                              firstQueryPosition: start, scale: softmaxScale)
-            : expandedAttention(q, tokens: tokens, start: start, cached: cache.rows(layer: layer))
-        return oProj(attended, tokens: tokens)
+        let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens, streaming: streaming)
+        let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved, streaming: streaming)
+        let kv = latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
+        var attended = [Float](repeating: 0, count: tokens * heads * vHeadDim)
+        let queryWidth = heads * qkHeadDim, outputWidth = heads * vHeadDim
+        for span in layout.spans {
+            cache.write(layer: layer, table: span.table, start: span.start,
+                        latents: Array(kv[(span.row * latentWidth)..<((span.row + span.count) * latentWidth)]))
+            let query = Array(q[(span.row * queryWidth)..<((span.row + span.count) * queryWidth)])
+            let chosen = form == .automatic ? cheaperForm(tokens: span.count, start: span.start) : form
+            let output = cache.withRows(layer: layer, table: span.table) { rows in
+                chosen == .absorbed
+                    ? latentAttention(query: query, cache: rows, kvB: kvBProj.weight, keys: absorbedKeys, shape: shape, tokens: span.count,
+                                      firstQueryPosition: span.start, scale: softmaxScale)
+                    : expandedAttention(query, tokens: span.count, start: span.start, cached: rows)
+            }
+            attended.replaceSubrange((span.row * outputWidth)..<((span.row + span.count) * outputWidth), with: output)
+        }
+        return oProj(attended, tokens: tokens, streaming: streaming)
     }
 
     /// Positions whose latents are expanded to one head's keys and values at a time (a long cache would
@@ -129,7 +140,7 @@ public struct MLAttention: Sendable {
     /// The reference computation: per-head keys and values rebuilt from every cached latent.
     ///
     /// One head at a time, so a long prefill holds one head's keys and values, not every head's.
-    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: UnsafeBufferPointer<Float>,
+    func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: LatentRows,
                            block: Int = MLAttention.expansionBlock) -> [Float] {
         let positions = start + tokens
         let perHead = qkNopeDim + vHeadDim
@@ -139,21 +150,23 @@ public struct MLAttention: Sendable {
         var values = [Float](repeating: 0, count: positions * vHeadDim)
         var query = [Float](repeating: 0, count: tokens * qkHeadDim)
         var cKV = [Float](repeating: 0, count: block * kvLoraRank)
+        var rowsOfBlock = [Float](repeating: 0, count: block * latentWidth)
         for h in 0..<heads {
             // This head's keys and values (eq. 9–11 of the V2 paper): its rows of kv_b_proj times every
             // latent, a block of positions at a time, so only this head's keys and values grow with the cache.
             let rows = kvBProj.outputs((h * perHead)..<((h + 1) * perHead))
             for first in stride(from: 0, to: positions, by: block) {
                 let count = min(block, positions - first)
+                rowsOfBlock.withUnsafeMutableBufferPointer { cached.copy(rows: first..<(first + count), into: $0.baseAddress!) }
                 for p in 0..<count {
-                    let row = (first + p) * latentWidth
-                    cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: cached[row..<(row + kvLoraRank)])
+                    let row = p * latentWidth
+                    cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: rowsOfBlock[row..<(row + kvLoraRank)])
                 }
                 let expanded = rows(cKV, tokens: count)  // the first `count` rows of the block buffer
                 for i in 0..<count {
                     let p = first + i, source = i * perHead, key = p * qkHeadDim, value = p * vHeadDim
                     keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
-                    keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: cached[(p * latentWidth + kvLoraRank)..<((p + 1) * latentWidth)])
+                    keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: rowsOfBlock[(i * latentWidth + kvLoraRank)..<((i + 1) * latentWidth)])
                     values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
                 }
             }

@@ -20,10 +20,13 @@ public struct MoE: Sendable {
             : nil
     }
 
-    /// - Parameter x: `[tokens, hidden]`. - Returns: `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int) -> [Float] {
+    /// - Parameters:
+    ///   - x: `[tokens, hidden]`.
+    ///   - streaming: each token's output exactly as it would be alone (a batch of decoding sequences).
+    /// - Returns: `[tokens, hidden]`.
+    func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
         let hidden = x.count / tokens
-        let routes = router(x, tokens: tokens)
+        let routes = router(x, tokens: tokens, streaming: streaming)
         if tokens < 4 {
             return (0..<tokens).flatMap { t in decodeStep(Array(x[(t * hidden)..<((t + 1) * hidden)]), route: routes[t]) }
         }
@@ -31,16 +34,40 @@ public struct MoE: Sendable {
         for (t, route) in routes.enumerated() {
             for (e, w) in zip(route.experts, route.weights) { assignments[e].append((t, w)) }
         }
+        let chosen = assignments.indices.filter { !assignments[$0].isEmpty }
+        let gathered = chosen.map { e in
+            var rows = [Float](); rows.reserveCapacity(assignments[e].count * hidden)
+            for (t, _) in assignments[e] { rows.append(contentsOf: x[(t * hidden)..<((t + 1) * hidden)]) }
+            return rows
+        }
+        let outputs: [[Float]], sharedOutput: [Float]?
+        if streaming {
+            // Every chosen expert on the tokens that chose it, and the shared experts on all, under one
+            // dispatch for the gate and up projections and one for the down projections.
+            let blocks = chosen.map { (experts[$0], assignments[$0].count) } + (shared.map { [($0, tokens)] } ?? [])
+            let inputs = gathered + (shared == nil ? [] : [x])
+            let projected = Linear.grouped(zip(blocks, inputs).flatMap { block, input in
+                [(block.0.gate, input, block.1), (block.0.up, input, block.1)]
+            })
+            let downs = Linear.grouped(blocks.indices.map { i in
+                var gate = projected[2 * i]
+                siluMultiply(gate: &gate, up: projected[2 * i + 1])
+                return (blocks[i].0.down, gate, blocks[i].1)
+            })
+            outputs = Array(downs[0..<chosen.count])
+            sharedOutput = shared == nil ? nil : downs[chosen.count]
+        } else {
+            outputs = zip(chosen, gathered).map { experts[$0]($1, tokens: assignments[$0].count) }
+            sharedOutput = shared.map { $0(x, tokens: tokens) }
+        }
+        // Expert outputs summed in expert order, then the shared experts' (as decodeStep does per token).
         var output = [Float](repeating: 0, count: tokens * hidden)
-        for (e, group) in assignments.enumerated() where !group.isEmpty {
-            var gathered = [Float](); gathered.reserveCapacity(group.count * hidden)
-            for (t, _) in group { gathered.append(contentsOf: x[(t * hidden)..<((t + 1) * hidden)]) }
-            let y = experts[e](gathered, tokens: group.count)
-            for (i, (t, w)) in group.enumerated() {
+        for (e, y) in zip(chosen, outputs) {
+            for (i, (t, w)) in assignments[e].enumerated() {
                 for d in 0..<hidden { output[t * hidden + d] += y[i * hidden + d] * w }
             }
         }
-        if let shared { add(&output, shared(x, tokens: tokens)) }
+        if let sharedOutput { add(&output, sharedOutput) }
         return output
     }
 

@@ -25,7 +25,7 @@ public final class Transformer: Sendable {
     public static let defaultPrefillChunk = 512
 
     /// Which positions `forward` returns logits for.
-    public enum LogitPositions: Sendable { case last, all }
+    public enum LogitPositions: Sendable, Equatable { case last, all }
 
     /// Loads `directory` (config.json plus safetensors), checking every tensor against the config.
     public convenience init(
@@ -69,38 +69,93 @@ public final class Transformer: Sendable {
     public func forward(tokens: [Int], cache: inout KVCache, logits positions: LogitPositions = .last,
                         attention form: MLAttention.Form = .automatic) throws -> [Float] {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw ModelError.tokenOutOfRange(token: bad, vocabulary: config.vocabSize)
-        }
         guard cache.count + tokens.count <= cache.capacity else {
             throw ModelError.contextOverflow(tokens: cache.count + tokens.count, limit: cache.capacity)
         }
-        var logits: [Float] = []
-        var start = 0
-        while start < tokens.count {
-            let end = min(start + prefillChunk, tokens.count)
-            let wanted: LogitPositions? = positions == .all ? .all : end == tokens.count ? .last : nil
-            logits += pass(tokens[start..<end], cache: &cache, logits: wanted, form: form)
-            start = end
-        }
+        let segment = BatchSegment(tokens: tokens, start: cache.count, blocks: cache.table, logits: positions)
+        let logits = try forward([segment], cache: &cache.storage, attention: form)[0]
+        cache.advance(by: tokens.count)
         return logits
     }
 
-    /// One pass of `tokens` through the layers; logits for `positions`, or none.
-    private func pass(_ tokens: ArraySlice<Int>, cache: inout KVCache, logits positions: LogitPositions?, form: MLAttention.Form) -> [Float] {
-        let hidden = config.hiddenSize
-        var h = embed(tokens)
-        let angles = rope.angles(positions: cache.count..<(cache.count + tokens.count))
-        for layer in layers { layer(&h, tokens: tokens.count, cache: &cache, angles: angles, form: form) }
-        cache.advance(by: tokens.count)
-        guard let positions else { return [] }
-        var rows = tokens.count
-        if positions == .last {
-            h = Array(h[((tokens.count - 1) * hidden)...])
-            rows = 1
+    /// One step of a batch: each segment's tokens run after the positions already in its blocks of `cache`,
+    /// and their latents are written into those blocks.
+    ///
+    /// Segments of fewer than `blockedMatmulTokens` tokens (decoding) run together, every product reading
+    /// each weight once for all of them and computing each token as it would be alone; longer ones
+    /// (prompt chunks) run one at a time in passes of at most `prefillChunk` positions, as they would
+    /// alone. So a sequence's logits do not depend on what else is in the batch.
+    ///
+    /// - Returns: per segment, fp32 logits `[1, vocab]` for its last position, `[tokens, vocab]` for all, or
+    ///   none, as it asks.
+    public func forward(_ segments: [BatchSegment], cache: inout LatentCache, attention form: MLAttention.Form = .automatic) throws -> [[Float]] {
+        for segment in segments {
+            guard !segment.tokens.isEmpty else { throw ModelError.emptyInput }
+            if let bad = segment.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw ModelError.tokenOutOfRange(token: bad, vocabulary: config.vocabSize)
+            }
+            let positions = segment.start + segment.tokens.count
+            guard segment.start >= 0, positions <= config.maxPositionEmbeddings else {
+                throw ModelError.contextOverflow(tokens: positions, limit: config.maxPositionEmbeddings)
+            }
+            guard cache.blockSize * segment.blocks.count >= positions, segment.blocks.allSatisfy({ $0 >= 0 && $0 < cache.blocks }) else {
+                throw ModelError.invalidOption(option: "block table", detail: "blocks \(segment.blocks) do not cover \(positions) positions of a cache of \(cache.blocks) blocks")
+            }
         }
-        finalNorm(&h, rows: rows)
-        return head(h, tokens: rows)
+        var results = [[Float]](repeating: [], count: segments.count)
+        let decoding = segments.indices.filter { segments[$0].tokens.count < blockedMatmulTokens }
+        if !decoding.isEmpty {
+            let outputs = pass(decoding.map { (segments[$0].tokens[...], segments[$0].start, segments[$0].blocks, segments[$0].logits) },
+                               cache: &cache, streaming: true, form: form)
+            for (index, output) in zip(decoding, outputs) { results[index] = output }
+        }
+        for (index, segment) in segments.enumerated() where segment.tokens.count >= blockedMatmulTokens {
+            var start = 0
+            while start < segment.tokens.count {
+                let end = min(start + prefillChunk, segment.tokens.count)
+                let wanted: LogitPositions? = segment.logits == .all ? .all : end == segment.tokens.count ? segment.logits : nil
+                results[index] += pass([(segment.tokens[start..<end], segment.start + start, segment.blocks, wanted)],
+                                       cache: &cache, streaming: false, form: form)[0]
+                start = end
+            }
+        }
+        return results
+    }
+
+    /// One pass of several sequences' tokens through the layers; logits for each as it asks, or none.
+    private func pass(_ parts: [(tokens: ArraySlice<Int>, start: Int, table: [Int], logits: LogitPositions?)],
+                      cache: inout LatentCache, streaming: Bool, form: MLAttention.Form) -> [[Float]] {
+        let hidden = config.hiddenSize
+        var spans: [BatchLayout.Span] = []
+        for part in parts {
+            spans.append(.init(row: spans.last.map { $0.row + $0.count } ?? 0, count: part.tokens.count, start: part.start, table: part.table))
+        }
+        let layout = BatchLayout(spans: spans, streaming: streaming)
+        var h = embed(parts.flatMap(\.tokens)[...])
+        let angles = RotaryAngles(values: parts.flatMap { rope.angles(positions: $0.start..<($0.start + $0.tokens.count)).values },
+                                  interleaved: rope.interleaved)
+        for layer in layers { layer(&h, layout: layout, cache: &cache, angles: angles, form: form) }
+        // The rows each part wants logits for, normalised and projected together.
+        var wanted: [Int] = []
+        for (part, span) in zip(parts, spans) {
+            switch part.logits {
+            case .all: wanted += Array(span.rows)
+            case .last: wanted.append(span.row + span.count - 1)
+            case nil: break
+            }
+        }
+        guard !wanted.isEmpty else { return parts.map { _ in [] } }
+        var x = [Float](); x.reserveCapacity(wanted.count * hidden)
+        for row in wanted { x += h[(row * hidden)..<((row + 1) * hidden)] }
+        finalNorm(&x, rows: wanted.count)
+        let logits = head(x, tokens: wanted.count, streaming: streaming)
+        let vocab = config.vocabSize
+        var next = 0
+        return parts.map { part in
+            let rows = part.logits == .all ? part.tokens.count : part.logits == .last ? 1 : 0
+            defer { next += rows }
+            return Array(logits[(next * vocab)..<((next + rows) * vocab)])
+        }
     }
 
     /// Embedding rows `[tokens, hidden]` for token ids already checked to be in range.

@@ -80,9 +80,14 @@ import Testing
             ThreadPool.threads = threads
             var output = [Float](repeating: .nan, count: rows * valueDim)
             output.withUnsafeMutableBufferPointer { out in
-                attend(queries: query, rows: rows, keys: keys, keyDim: keyDim, values: values, valueStride: valueDim, valueDim: valueDim,
-                       causal: CausalRows(firstPosition: keyTokens - 1, rowsPerToken: rows, firstRow: 0), scale: 0.2,
-                       output: out.baseAddress!, outputStride: valueDim)
+                keys.withUnsafeBufferPointer { k in
+                    values.withUnsafeBufferPointer { v in
+                        attend(queries: query, rows: rows, keys: LatentRows(contiguous: k.baseAddress!, width: keyDim),
+                               values: LatentRows(contiguous: v.baseAddress!, width: valueDim), valueDim: valueDim,
+                               causal: CausalRows(firstPosition: keyTokens - 1, rowsPerToken: rows, firstRow: 0), scale: 0.2,
+                               output: out.baseAddress!, outputStride: valueDim)
+                    }
+                }
             }
             return output
         }
@@ -105,7 +110,7 @@ import Testing
         kvBValues.withUnsafeBytes { bytes in
             let kvB = WeightMatrix(rows: s.heads * s.kvBRowsPerHead, columns: s.kvLoraRank, format: .f32, data: bytes.baseAddress!)
             let out = cache.withUnsafeBufferPointer {
-                latentAttention(query: query, cache: $0, kvB: kvB, keys: AbsorbedKeys(kvB: kvB, shape: s), shape: s,
+                latentAttention(query: query, cache: LatentRows(contiguous: $0.baseAddress!, width: s.latentWidth), kvB: kvB, keys: AbsorbedKeys(kvB: kvB, shape: s), shape: s,
                                 tokens: shape.tokens, firstQueryPosition: shape.cached, scale: 0.3)
             }
             // Expanded: k[h, p] = [W_UK[h] c_p, k_rope_p], v[h, p] = W_UV[h] c_p; queries per head.

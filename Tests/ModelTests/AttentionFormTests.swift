@@ -43,11 +43,12 @@ import Testing
         let attention = model.layers[0].attention
         let tokens = 3, start = prompt.count - tokens
         let q = (0..<(tokens * attention.heads * attention.qkHeadDim)).map { Float(sin(Double($0) * 0.37)) }
-        let rows = cache.rows(layer: 0)
-        let whole = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: prompt.count)
-        for block in [1, 3, 4, 5, 8] {
-            let blocked = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: block)
-            #expect(relativeError(blocked, whole) <= 1e-5, "\(fixture) block \(block)")
+        cache.storage.withRows(layer: 0, table: cache.table) { rows in
+            let whole = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: prompt.count)
+            for block in [1, 3, 4, 5, 8] {
+                let blocked = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: block)
+                #expect(relativeError(blocked, whole) <= 1e-5, "\(fixture) block \(block)")
+            }
         }
     }
 
