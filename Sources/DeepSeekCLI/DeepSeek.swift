@@ -3,7 +3,7 @@ import Foundation
 
 /// The `deepseek` command: one entry point for every task.
 @main
-struct DeepSeek: ParsableCommand {
+struct DeepSeek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deepseek",
         abstract: "Run DeepSeek-V2/V3-family models on the CPU.",
@@ -12,7 +12,7 @@ struct DeepSeek: ParsableCommand {
 
     /// Parses and runs the command. Every error is one line on stderr with a non-zero exit; help and
     /// usage text appear only when asked for (`--help`).
-    static func main() {
+    static func main() async {
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -20,7 +20,11 @@ struct DeepSeek: ParsableCommand {
             exitWithOneLine(error)
         }
         do {
-            try command.run()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exitWithOneLine(error)
         }

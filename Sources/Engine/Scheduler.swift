@@ -1,14 +1,17 @@
 /// Decides each step of continuous batching, without touching a model: which sequences run, how many of
 /// their positions each computes, and into which cache blocks (state in, `StepPlan` out).
 ///
-/// Every running sequence that is decoding gets its one token first; prompts then fill the rest of the
-/// step's token budget in chunks, so a long prompt never stalls the decodes. Waiting requests join as
-/// soon as the budget, the running limit and the cache allow, taking any cached blocks of their prompt's
-/// prefix. When a sequence needs a block and none is left, the youngest running sequence is preempted:
-/// its blocks go back to the pool (full ones stay cached) and it waits to be recomputed.
+/// Every running sequence that is decoding gets its tokens first; prompts then run in chunks within the
+/// step's prompt-token budget, so a long prompt never stalls the decodes. A prompt's chunks end at fixed
+/// positions (multiples of the budget, or its end) whatever else is running, so a sequence is computed the
+/// same way alone or in a batch; a chunk that does not fit this step waits for the next. Waiting requests
+/// join as soon as the budget, the running limit and the cache allow, taking any cached blocks of their
+/// prompt's prefix. When a sequence needs a block and none is left, the youngest running sequence is
+/// preempted: its blocks go back to the pool (full ones stay cached) and it waits to be recomputed.
 public struct Scheduler: Sendable {
     public struct Limits: Sendable, Equatable {
-        /// Most positions computed in one step, over all sequences.
+        /// Most prompt positions computed in one step, over all sequences, and the length of a prompt's
+        /// chunks. Decoding tokens (fewer than `decodingTokens` pending) come on top, one per sequence.
         public var tokenBudget: Int
         /// Most sequences running at once.
         public var maxRunning: Int
@@ -18,6 +21,10 @@ public struct Scheduler: Sendable {
             self.maxRunning = maxRunning
         }
     }
+
+    /// A sequence with fewer pending tokens than this is decoding: its tokens go with the other decodes
+    /// (the row-streaming products, `blockedMatmulTokens`) and do not count against the prompt budget.
+    public static let decodingTokens = 4
 
     public let limits: Limits
     public private(set) var pool: KVBlockPool
@@ -52,37 +59,48 @@ public struct Scheduler: Sendable {
         var budget = limits.tokenBudget
         // Running sequences, oldest first (a preemption only removes younger ones, after `index`).
         var index = 0
-        while index < running.count, budget > 0 {
-            let count = min(running[index].pending, budget)
-            if count > 0, let granted = grow(runningAt: index, by: count, plan: &plan) {
-                plan.items.append(.init(running[index], count: granted))
-                budget -= granted
+        while index < running.count {
+            let (count, cost) = nextChunk(running[index])
+            if count > 0, cost <= budget, grow(runningAt: index, by: count, plan: &plan) {
+                plan.items.append(.init(running[index], count: count))
+                budget -= cost
             }
             index += 1
         }
         // Waiting sequences join in order while they fit.
-        while budget > 0, running.count < limits.maxRunning, !waiting.isEmpty {
+        while running.count < limits.maxRunning, !waiting.isEmpty {
             var sequence = waiting.removeFirst()
             sequence.blocks = pool.takeCachedPrefix(of: sequence.tokens, limit: (sequence.tokens.count - 1) / pool.blockSize)
             sequence.computed = sequence.blocks.count * pool.blockSize
+            let (count, cost) = nextChunk(sequence)
             // Running stays in arrival order, so the youngest is always last.
             let slot = running.firstIndex { $0.arrival > sequence.arrival } ?? running.count
             running.insert(sequence, at: slot)
-            guard let granted = grow(runningAt: slot, by: min(sequence.pending, budget), plan: &plan, mayPreempt: false) else {
-                // No room even for a start: back to the head of the queue, holding nothing.
+            guard cost <= budget, grow(runningAt: slot, by: count, plan: &plan, mayPreempt: false) else {
+                // No room this step: back to the head of the queue, holding nothing.
                 requeue(running.remove(at: slot))
                 break
             }
             plan.cachedPositions += sequence.computed
-            plan.items.append(.init(running[slot], count: granted))
-            budget -= granted
+            plan.items.append(.init(running[slot], count: count))
+            budget -= cost
         }
         return plan
     }
 
+    /// The positions `sequence` computes next and what they cost of the prompt budget: every pending token
+    /// when decoding (free), else the rest of the prompt chunk it is in.
+    private func nextChunk(_ sequence: SequenceState) -> (count: Int, cost: Int) {
+        let pending = sequence.pending
+        if pending < Self.decodingTokens { return (pending, 0) }
+        let chunkEnd = (sequence.computed / limits.tokenBudget + 1) * limits.tokenBudget
+        let count = min(pending, chunkEnd - sequence.computed)
+        return (count, count)
+    }
+
     /// Makes room in sequence `index`'s blocks for `count` more positions, preempting younger sequences
-    /// when allowed; returns how many positions fit (nil for none).
-    private mutating func grow(runningAt index: Int, by count: Int, plan: inout StepPlan, mayPreempt: Bool = true) -> Int? {
+    /// when allowed; false when they do not all fit (the blocks taken stay with the sequence).
+    private mutating func grow(runningAt index: Int, by count: Int, plan: inout StepPlan, mayPreempt: Bool = true) -> Bool {
         let target = running[index].computed + count
         while running[index].blocks.count < pool.blocks(for: target) {
             if let block = pool.allocate() {
@@ -90,12 +108,10 @@ public struct Scheduler: Sendable {
                 continue
             }
             // The youngest sequence younger than this one and not in this step's plan goes back to waiting.
-            guard mayPreempt, let victim = running.indices.last(where: { $0 > index && !plan.contains(running[$0].id) }) else { break }
+            guard mayPreempt, let victim = running.indices.last(where: { $0 > index && !plan.contains(running[$0].id) }) else { return false }
             preempt(at: victim, plan: &plan)
         }
-        let room = running[index].blocks.count * pool.blockSize - running[index].computed
-        let granted = min(count, room)
-        return granted > 0 ? granted : nil
+        return true
     }
 
     private mutating func preempt(at index: Int, plan: inout StepPlan) {

@@ -2,19 +2,19 @@
 public enum LatentEncoding: Sendable, Equatable, CustomStringConvertible {
     /// `Float` values.
     case f32
-    /// Signed 8-bit values with one `Float` scale per group (`Int8LatentLayout`), 3.8× smaller.
+    /// Signed 8-bit values with one `Float` scale per group of 32 (`Int8LatentLayout`), 3.6× smaller.
     case int8
 
     public var description: String { self == .f32 ? "f32" : "int8" }
 }
 
 /// Where the INT8 groups of a latent row fall: each part (`c_KV`, then `k_rope`, whose magnitudes differ)
-/// is cut into groups of 64 values from its start, the last group of a part possibly shorter.
+/// is cut into groups of 32 values from its start, the last group of a part possibly shorter.
 ///
-/// Within a whole group of 64 the bytes are stored in lane order: value `16k + j` sits at byte `4j + k`, so
-/// 16 `UInt32` lanes widen into 4 vectors of consecutive values with shifts and masks alone.
+/// Within a whole group of 32 the bytes are stored in lane order: value `8k + j` sits at byte `4j + k`, so
+/// 8 `UInt32` lanes widen into 4 vectors of consecutive values with shifts and masks alone.
 public struct Int8LatentLayout: Sendable, Equatable {
-    public static let groupWidth = 64
+    public static let groupWidth = 32
     public let width: Int
     /// First value of each group, then `width`.
     let bounds: [Int]
@@ -50,7 +50,7 @@ public struct Int8LatentLayout: Sendable, Equatable {
             for i in 0..<count {
                 let scaled = (values[start + i] * inverse).rounded()
                 let q = scaled.isNaN ? 0 : Int8(max(-127, min(127, scaled)))
-                bytes[start + (whole ? 4 * (i % 16) + i / 16 : i)] = q
+                bytes[start + (whole ? 4 * (i % 8) + i / 8 : i)] = q
             }
         }
     }
@@ -64,12 +64,12 @@ public struct Int8LatentLayout: Sendable, Equatable {
             let scale = row.loadUnaligned(fromByteOffset: width + g * MemoryLayout<Float>.stride, as: Float.self)
             if count == Self.groupWidth {
                 // Each byte k of a lane, sign-flipped to 0…255 and placed in the mantissa of 2²³, is 2²³ + 128 + q.
-                let lanes = row.loadUnaligned(fromByteOffset: start, as: SIMD16<UInt32>.self)
-                let scales = SIMD16<Float>(repeating: scale)
+                let lanes = row.loadUnaligned(fromByteOffset: start, as: SIMD8<UInt32>.self)
+                let scales = SIMD8<Float>(repeating: scale)
                 for k in 0..<4 {
                     let biased = ((lanes &>> UInt32(8 * k)) & 0xFF) ^ 0x80 | 0x4B00_0000
-                    let value = unsafeBitCast(biased, to: SIMD16<Float>.self) - 8_388_736
-                    out.storeBytes(of: value * scales, toByteOffset: (start + 16 * k) * 4, as: SIMD16<Float>.self)
+                    let value = unsafeBitCast(biased, to: SIMD8<Float>.self) - 8_388_736
+                    out.storeBytes(of: value * scales, toByteOffset: (start + 8 * k) * 4, as: SIMD8<Float>.self)
                 }
             } else {
                 let bytes = row.assumingMemoryBound(to: Int8.self)

@@ -7,7 +7,7 @@ import Kernels
 ///
 /// A sequence names its blocks in a block table (block `i` holds its positions `i·blockSize ..< (i+1)·blockSize`),
 /// so sequences share a pool of blocks and a common prompt prefix can live in one set of blocks. Rows are
-/// `Float`, or INT8 with a scale per group of 64 values (`Int8LatentLayout`).
+/// `Float`, or INT8 with a scale per group of 32 values (`Int8LatentLayout`).
 ///
 /// Each layer's blocks live in address space reserved with `mmap` at creation: memory is taken only as
 /// blocks are first written, and rows never move. The cache owns that memory, so it cannot be copied

@@ -75,8 +75,3 @@ public struct Router: Sendable {
         return (chosen, weights.map { $0 * scalingFactor })
     }
 }
-
-/// Indices of the `count` largest values, largest first (ties: lower index first).
-func topIndices(_ values: [Float], count: Int) -> [Int] {
-    values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(count).map { $0 }
-}

@@ -65,8 +65,8 @@ import Testing
                 #expect(worst <= step * 0.5001, "parts \(parts) row \(r) group \(g): error \(worst) for a step of \(step)")
             }
         }
-        // Every group of a part starts at a multiple of 64 from the part's start.
-        #expect(layout.groups == parts.map { ($0 + 63) / 64 }.reduce(0, +))
+        // Every group of a part starts at a multiple of 32 from the part's start.
+        #expect(layout.groups == parts.map { ($0 + 31) / 32 }.reduce(0, +))
     }
 
     /// Attention over `Float` pages of 128 rows scattered by a table is bit-identical to contiguous rows (the

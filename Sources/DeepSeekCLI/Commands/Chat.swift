@@ -4,7 +4,7 @@ import Foundation
 import JSON
 
 /// `deepseek chat`: a multi-turn conversation in the terminal, formatted with the chat template.
-struct Chat: ParsableCommand {
+struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Chat with a model in the terminal.",
         discussion: "Type a message and press return. /reset starts over, /exit (or end of input) quits.")
@@ -16,10 +16,11 @@ struct Chat: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var stopping: StoppingOptions
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
-        let generator = try model.loadGenerator(loading, contextLength: stopping.context)
-        let tokenizer = generator.tokenizer
+        // Each turn's prompt starts with the previous turns, whose blocks the engine's prefix cache keeps.
+        let engine = try model.loadEngine(loading, contextLength: stopping.context)
+        let tokenizer = engine.tokenizer
         let start: [JSONValue] = system.map { [.object(JSONObject([("role", .string("system")), ("content", .string($0))]))] } ?? []
         var messages = start
         Output.status("Chatting with \(model.model). /reset starts over, /exit quits.")
@@ -35,9 +36,9 @@ struct Chat: ParsableCommand {
             let ids = tokenizer.encode(prompt, addSpecialTokens: false)
             var reply = ""
             do {
-                try generator.generate(stopping.request(prompt: ids, sampling: sampling.parameters)) { event in
+                for try await event in try await engine.submit(stopping.request(prompt: ids, sampling: sampling.parameters)) {
                     switch event {
-                    case let .token(_, text), let .text(text):
+                    case let .token(_, text, _), let .text(text):
                         reply += text
                         Output.print(text, terminator: "")
                     case let .finished(reason, usage):

@@ -4,7 +4,7 @@ import Foundation
 import JSON
 
 /// `deepseek generate`: completes a prompt, streaming text to stdout and speed to stderr.
-struct Generate: ParsableCommand {
+struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Generate a completion of a prompt.")
 
     @OptionGroup var model: ModelOptions
@@ -20,16 +20,16 @@ struct Generate: ParsableCommand {
         guard (prompt == nil) != (promptIDs == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
     }
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
-        let generator = try model.loadGenerator(loading, contextLength: stopping.context)
-        let ids = promptIDs?.ids ?? generator.tokenizer.encode(prompt ?? "")
+        let engine = try model.loadEngine(loading, contextLength: stopping.context)
+        let ids = promptIDs?.ids ?? engine.tokenizer.encode(prompt ?? "")
         let request = stopping.request(prompt: ids, sampling: sampling.parameters)
         var generated: [Int] = [], text = ""
         var finish: (FinishReason, Usage)?
-        try generator.generate(request) { event in
+        for try await event in try await engine.submit(request) {
             switch event {
-            case let .token(id, piece):
+            case let .token(id, piece, _):
                 generated.append(id)
                 text += piece
                 if !json { Output.print(piece, terminator: "") }

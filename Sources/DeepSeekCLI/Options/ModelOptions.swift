@@ -10,7 +10,11 @@ struct ModelOptions: ParsableArguments {
 
     func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: model) }
     func loadModel(_ loading: LoadOptions) throws -> Transformer { try loading.load(model) }
-    func loadGenerator(_ loading: LoadOptions, contextLength: Int? = nil) throws -> Generator {
-        Generator(model: try loadModel(loading), tokenizer: try loadTokenizer(), contextLength: contextLength)
+    /// The model and tokenizer under an engine; by default one for a single conversation, its cache one context long.
+    func loadEngine(_ loading: LoadOptions, contextLength: Int? = nil, options: EngineOptions? = nil) throws -> Engine {
+        let transformer = try loadModel(loading)
+        let context = min(contextLength ?? transformer.config.maxPositionEmbeddings, transformer.config.maxPositionEmbeddings)
+        let options = options ?? EngineOptions(contextLength: context, cachePositions: context, maxRunning: 1)
+        return try Engine(model: transformer, tokenizer: try loadTokenizer(), options: options)
     }
 }
