@@ -2,12 +2,13 @@
 import PackageDescription
 
 // Module layering (dependencies point down only; see README "Layout"):
-//   deepseek (CLI) → Engine → Model → Tensors → Kernels → CPUFeatures (and COpenBLAS with the OpenBLAS trait)
+//   deepseek (CLI) → Server → Engine → Model → Tensors → Kernels → CPUFeatures (and COpenBLAS with the OpenBLAS trait)
+//                    (Server: Hummingbird, swift-prometheus)
 //                           → Tokenizer → JSON
 //                           → Sampling → Kernels
 let package = Package(
     name: "deepseek-swift",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "deepseek", targets: ["DeepSeekCLI"]),
         .library(name: "Kernels", targets: ["Kernels"]),
@@ -17,6 +18,7 @@ let package = Package(
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     traits: [
         .trait(name: "NativeCPU",
@@ -27,6 +29,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
     ],
     targets: [
         // Header-only: which CPU features the compiler targets, readable from Swift.
@@ -47,10 +54,19 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling", dependencies: ["Kernels"]),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling", "Kernels"]),
+        .target(name: "Server", dependencies: [
+            "Engine", "Model", "Tokenizer", "Sampling", "JSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The client side of `deepseek bench-serve`.
+        .target(name: "ServingBenchmark", dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .executableTarget(
             name: "DeepSeekCLI",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "Kernels", "JSON",
+                "Server", "ServingBenchmark", "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "Kernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,5 +80,10 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DeepSeekCLITests", dependencies: ["DeepSeekCLI", "JSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "Sampling"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Engine", "Model", "Tokenizer", "JSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

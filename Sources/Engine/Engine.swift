@@ -99,23 +99,23 @@ public actor Engine {
         return stream
     }
 
-    /// Ends request `id` at once, freeing its cache blocks; its stream finishes without `.finished`.
-    public func cancel(_ id: Int) {
+    /// Ends request `id` at once, freeing its cache blocks; its stream finishes with `error` instead of `.finished`.
+    public func cancel(_ id: Int, error: Error = CancellationError()) {
         guard let request = active.removeValue(forKey: id) else { return }
         scheduler.remove(id)
         counters.cancelled += 1
-        request.continuation.finish(throwing: CancellationError())
+        request.continuation.finish(throwing: error)
     }
 
     /// Stops taking requests and waits up to `timeout` seconds for the running ones to finish; those still
-    /// running then are cancelled.
+    /// running then end with `EngineError.shuttingDown`.
     public func drain(timeout: Double) async {
         draining = true
         let deadline = Date().addingTimeInterval(timeout)
         while !active.isEmpty, Date() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        for id in active.keys.sorted() { cancel(id) }
+        for id in active.keys.sorted() { cancel(id, error: EngineError.shuttingDown) }
     }
 
     /// Counts and gauges for metrics.

@@ -12,6 +12,8 @@ public struct EngineStatistics: Sendable, Equatable {
         /// Prompt positions taken from the prefix cache instead.
         public var cachedPromptTokens = 0
         public var generatedTokens = 0
+
+        public init() {}
     }
 
     public let running: Int

@@ -164,6 +164,10 @@ import Testing
         await #expect(throws: EngineError.queueFull(waiting: 1)) { try await engine.submit(long) }
         _ = second
         await engine.drain(timeout: 0)
+        // The running request ends with the shutdown, after the tokens it had produced.
+        var ending: Error?
+        do { while try await iterator.next() != nil {} } catch { ending = error }
+        #expect(ending as? EngineError == .shuttingDown)
         await #expect(throws: EngineError.shuttingDown) { try await engine.submit(long) }
         #expect(await engine.statistics().blocksUsed == 0)
     }
