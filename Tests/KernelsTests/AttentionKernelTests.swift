@@ -95,6 +95,14 @@ import Testing
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2] && outputs[2] == outputs[3])
     }
 
+    /// Queries `[tokens, heads, qkHeadDim]`, latent cache rows `[positions, latentWidth]` and `kv_b_proj`
+    /// values for a latent-attention problem, from fixed seeds.
+    static func latentInputs(_ s: LatentAttentionShape, tokens: Int, positions: Int) -> (query: [Float], cache: [Float], kvB: [Float]) {
+        (ActivationQuantizationTests.values(tokens * s.heads * s.qkHeadDim, seed: 4),
+         ActivationQuantizationTests.values(positions * s.latentWidth, seed: 5),
+         ActivationQuantizationTests.values(s.heads * s.kvBRowsPerHead * s.kvLoraRank, seed: 6).map { $0 * 0.3 })
+    }
+
     /// Absorbed attention over a latent cache equals the naive expanded computation: keys and values
     /// rebuilt per head from `kv_b_proj`, then ordinary attention.
     @Test(arguments: [(1, 1100), (4, 129), (9, 0)], [1, 2])
@@ -104,9 +112,7 @@ import Testing
         defer { ThreadPool.threads = saved }
         let s = LatentAttentionShape(heads: 3, qkNopeDim: 16, qkRopeDim: 8, vHeadDim: 12, kvLoraRank: 40)
         let positions = shape.cached + shape.tokens
-        let query = ActivationQuantizationTests.values(shape.tokens * s.heads * s.qkHeadDim, seed: 4)
-        let cache = ActivationQuantizationTests.values(positions * s.latentWidth, seed: 5)
-        let kvBValues = ActivationQuantizationTests.values(s.heads * s.kvBRowsPerHead * s.kvLoraRank, seed: 6).map { $0 * 0.3 }
+        let (query, cache, kvBValues) = Self.latentInputs(s, tokens: shape.tokens, positions: positions)
         kvBValues.withUnsafeBytes { bytes in
             let kvB = WeightMatrix(rows: s.heads * s.kvBRowsPerHead, columns: s.kvLoraRank, format: .f32, data: bytes.baseAddress!)
             let out = cache.withUnsafeBufferPointer {

@@ -80,9 +80,7 @@ import Testing
         defer { ThreadPool.threads = saved }
         let s = LatentAttentionShape(heads: 3, qkNopeDim: 16, qkRopeDim: 64, vHeadDim: 12, kvLoraRank: 128)
         let positions = shape.cached + shape.tokens
-        let query = ActivationQuantizationTests.values(shape.tokens * s.heads * s.qkHeadDim, seed: 4)
-        let cache = ActivationQuantizationTests.values(positions * s.latentWidth, seed: 5)
-        let kvBValues = ActivationQuantizationTests.values(s.heads * s.kvBRowsPerHead * s.kvLoraRank, seed: 6).map { $0 * 0.3 }
+        let (query, cache, kvBValues) = AttentionKernelTests.latentInputs(s, tokens: shape.tokens, positions: positions)
         kvBValues.withUnsafeBytes { bytes in
             let kvB = WeightMatrix(rows: s.heads * s.kvBRowsPerHead, columns: s.kvLoraRank, format: .f32, data: bytes.baseAddress!)
             let keys = AbsorbedKeys(kvB: kvB, shape: s)
