@@ -31,6 +31,8 @@ struct DeepSeek: AsyncParsableCommand {
     }
 
     private static func exitWithOneLine(_ error: Error) -> Never {
+        // A command that has reported its failure itself ends with its exit code alone.
+        if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
         let code = exitCode(for: error)
         // --help, --version and clean exits keep the library's output.
         if code == .success { exit(withError: error) }

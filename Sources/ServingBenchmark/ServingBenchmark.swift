@@ -78,8 +78,10 @@ public struct ServingBenchmark: Sendable {
 
     /// Runs the requests, `concurrency` at a time.
     public func run() async -> Result {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(600))))
+        var settings = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(600)))
+        // One connection per client in flight (the default pool allows 8 per host and makes the rest wait).
+        settings.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
         let c = configuration
         let start = ContinuousClock.now
         let samples = await withTaskGroup(of: Sample.self) { group in
