@@ -11,23 +11,39 @@ enum BlockedMatMul {
     static let tokenStep = 4
 
     /// `y[t, r] = x[t, :] · w[r, :]` for `tokens ≥ 1`, any format.
+    ///
+    /// The tokens are padded with zeros to whole tiles of `tokenStep`, so every token goes through the same
+    /// micro-kernel steps wherever it sits in the call: a token's result does not depend on the others.
     static func multiply(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, tokens: Int, weight: WeightMatrix) {
-        let columns = weight.columns
+        let columns = weight.columns, rows = weight.rows
         let perLane = lanePacking(weight.format)
-        // Activations in lane order (tail columns stay in place), one copy per product; formats
-        // widened in column order use the activations as they are.
-        let permuted: UnsafeMutablePointer<Float>? = perLane == 1 ? nil : .allocate(capacity: tokens * columns)
-        defer { permuted?.deallocate() }
-        if let permuted {
+        #if OPENBLAS
+        let padded = tokens
+        #else
+        let padded = (tokens + tokenStep - 1) / tokenStep * tokenStep
+        #endif
+        // Activations in lane order (tail columns stay in place), one copy per product; formats widened in
+        // column order use the activations as they are unless padding needs a copy.
+        let staged: UnsafeMutablePointer<Float>? = perLane == 1 && padded == tokens ? nil : .allocate(capacity: padded * columns)
+        defer { staged?.deallocate() }
+        if let staged {
             ThreadPool.parallelFor(tokens, grain: max(1, 16_384 / max(columns, 1))) { range in
-                for t in range { permute(x + t * columns, into: permuted + t * columns, count: columns, perLane: perLane) }
+                for t in range { permute(x + t * columns, into: staged + t * columns, count: columns, perLane: perLane) }
             }
+            (staged + tokens * columns).initialize(repeating: 0, count: (padded - tokens) * columns)
         }
-        let xs = UnsafePointer(permuted) ?? x
+        let xs = UnsafePointer(staged) ?? x
         #if OPENBLAS
         OpenBLASMatMul.multiply(y: y, xs: xs, tokens: tokens, weight: weight, perLane: perLane)
         #else
-        let rows = weight.rows, panels = (rows + panelRows - 1) / panelRows
+        let out = padded == tokens ? y : .allocate(capacity: padded * rows)
+        defer {
+            if out != y {
+                y.update(from: out, count: tokens * rows)
+                out.deallocate()
+            }
+        }
+        let panels = (rows + panelRows - 1) / panelRows
         ThreadPool.parallelFor(panels) { range in
             let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * columns)
             defer { panel.deallocate() }
@@ -36,11 +52,11 @@ enum BlockedMatMul {
                 for i in 0..<count { widenRow(weight, first + i, into: panel + i * columns, perLane: perLane) }
                 var r = 0
                 while r + 2 <= count {
-                    microKernel(panel + r * columns, columns: columns, xs: xs, tokens: tokens, y: y, rows: rows, row: first + r)
+                    microKernel(panel + r * columns, columns: columns, xs: xs, tokens: padded, y: out, rows: rows, row: first + r)
                     r += 2
                 }
                 if r < count {
-                    for t in 0..<tokens { y[t * rows + first + r] = dot(panel + r * columns, xs + t * columns, count: columns) }
+                    for t in 0..<padded { out[t * rows + first + r] = dot(panel + r * columns, xs + t * columns, count: columns) }
                 }
             }
         }

@@ -4,11 +4,11 @@
 ///
 /// - Parameters:
 ///   - jobs: weights and their inputs `[tokens, weight.columns]`.
-///   - streaming: take the row-streaming path at any token count (see `matmul`).
+///   - path: which kernel (see `matmul`).
 /// - Returns: one output `[tokens, weight.rows]` per job.
-public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], tokens: Int, streaming: Bool = false) -> [[Float]] {
-    if tokens >= BlockedMatMul.tokenStep && !streaming {
-        return jobs.map { matmul($0.input, tokens: tokens, weight: $0.weight) }
+public func groupedMatmul(_ jobs: [(weight: WeightMatrix, input: [Float])], tokens: Int, path: ProductPath = .automatic) -> [[Float]] {
+    if path.isBlocked(tokens: tokens) {
+        return jobs.map { matmul($0.input, tokens: tokens, weight: $0.weight, path: .blocked) }
     }
     return groupedMatmul(jobs.map { ($0.weight, $0.input, tokens) })
 }

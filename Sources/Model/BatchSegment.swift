@@ -1,3 +1,5 @@
+import Kernels
+
 /// One sequence's share of a batched pass (`Transformer.forward(_:cache:)`): its new tokens, the position
 /// the first of them takes, the block table of its cache, and which logits it wants back.
 public struct BatchSegment: Sendable, Equatable {
@@ -17,9 +19,9 @@ public struct BatchSegment: Sendable, Equatable {
     }
 }
 
-/// The rows of one pass through the layers: which sequence each run of rows belongs to, and whether every
-/// product must treat its rows independently (a batch of decoding sequences, each getting the bits it
-/// would get alone).
+/// The rows of one pass through the layers: which sequence each run of rows belongs to, and which kernel
+/// every product takes (row-streaming for decoding sequences, blocked for prompt chunks), so that each
+/// sequence gets the bits it would get alone.
 struct BatchLayout {
     struct Span {
         /// First row of the pass that belongs to the sequence.
@@ -33,6 +35,6 @@ struct BatchLayout {
     }
 
     let spans: [Span]
-    let streaming: Bool
+    let path: ProductPath
     var rows: Int { spans.last.map { $0.row + $0.count } ?? 0 }
 }

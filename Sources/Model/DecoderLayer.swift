@@ -33,8 +33,8 @@ public struct DecoderLayer: Sendable {
         x = h
         postAttentionNorm(&x, rows: tokens)
         switch feedForward {
-        case let .dense(mlp): add(&h, mlp(x, tokens: tokens, streaming: layout.streaming))
-        case let .moe(moe): add(&h, moe(x, tokens: tokens, streaming: layout.streaming))
+        case let .dense(mlp): add(&h, mlp(x, tokens: tokens, path: layout.path))
+        case let .moe(moe): add(&h, moe(x, tokens: tokens, path: layout.path))
         }
     }
 }

@@ -15,13 +15,13 @@ public struct DenseMLP: Sendable {
     }
 
     /// - Parameter x: `[tokens, hidden]`. - Returns: `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
-        down(activation(x, tokens: tokens, streaming: streaming), tokens: tokens, streaming: streaming)
+    func callAsFunction(_ x: [Float], tokens: Int, path: ProductPath = .automatic) -> [Float] {
+        down(activation(x, tokens: tokens, path: path), tokens: tokens, path: path)
     }
 
     /// `silu(gate(x)) · up(x)`, both projections under one dispatch.
-    func activation(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
-        let projected = Linear.grouped([(gate, x), (up, x)], tokens: tokens, streaming: streaming)
+    func activation(_ x: [Float], tokens: Int, path: ProductPath = .automatic) -> [Float] {
+        let projected = Linear.grouped([(gate, x), (up, x)], tokens: tokens, path: path)
         var activated = projected[0]
         siluMultiply(gate: &activated, up: projected[1])
         return activated

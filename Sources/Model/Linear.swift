@@ -15,9 +15,9 @@ public struct Linear: Sendable {
     /// - Parameters:
     ///   - x: `[tokens, inputSize]`.
     /// - Returns: `[tokens, outputSize]`.
-    ///   - streaming: each token's outputs exactly as they would be alone (see `matmul`).
-    public func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
-        addBias(to: matmul(x, tokens: tokens, weight: weight, streaming: streaming), tokens: tokens)
+    ///   - path: which kernel (see `matmul`).
+    public func callAsFunction(_ x: [Float], tokens: Int, path: ProductPath = .automatic) -> [Float] {
+        addBias(to: matmul(x, tokens: tokens, weight: weight, path: path), tokens: tokens)
     }
 
     /// The layer restricted to outputs `range` (a view of the same weights).
@@ -26,8 +26,8 @@ public struct Linear: Sendable {
     }
 
     /// Several layers on their own inputs under one parallel dispatch (see `groupedMatmul`).
-    static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int, streaming: Bool = false) -> [[Float]] {
-        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens, streaming: streaming)
+    static func grouped(_ jobs: [(layer: Linear, input: [Float])], tokens: Int, path: ProductPath = .automatic) -> [[Float]] {
+        let outputs = groupedMatmul(jobs.map { ($0.layer.weight, $0.input) }, tokens: tokens, path: path)
         return zip(jobs, outputs).map { $0.layer.addBias(to: $1, tokens: tokens) }
     }
 

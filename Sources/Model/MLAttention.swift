@@ -55,11 +55,11 @@ public struct MLAttention: Sendable {
 
     /// Queries `[tokens, heads, qkHeadDim]` from the first projection of `x` (`q_proj`, or `q_a_proj`
     /// to be normalised and expanded), with the rotary part rotated.
-    func queries(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool, streaming: Bool) -> [Float] {
+    func queries(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool, path: ProductPath) -> [Float] {
         var q = projected
         if qProj == nil {
             qANorm!(&q, rows: tokens)
-            q = qBProj!(q, tokens: tokens, streaming: streaming)
+            q = qBProj!(q, tokens: tokens, path: path)
         }
         for t in 0..<tokens {
             for h in 0..<heads {
@@ -110,10 +110,10 @@ public struct MLAttention: Sendable {
     ///   - angles: rotary cos/sin for each row's position (shared by every layer).
     /// - Returns: `[layout.rows, hidden]`.
     func callAsFunction(_ x: [Float], layout: BatchLayout, layer: Int, cache: inout LatentCache, angles: RotaryAngles, form: Form) -> [Float] {
-        let tokens = layout.rows, streaming = layout.streaming
+        let tokens = layout.rows, path = layout.path
         // Both projections of x under one dispatch.
-        let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens, streaming: streaming)
-        let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved, streaming: streaming)
+        let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens, path: path)
+        let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved, path: path)
         let kv = latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
         var attended = [Float](repeating: 0, count: tokens * heads * vHeadDim)
         let queryWidth = heads * qkHeadDim, outputWidth = heads * vHeadDim
@@ -130,7 +130,7 @@ public struct MLAttention: Sendable {
             }
             attended.replaceSubrange((span.row * outputWidth)..<((span.row + span.count) * outputWidth), with: output)
         }
-        return oProj(attended, tokens: tokens, streaming: streaming)
+        return oProj(attended, tokens: tokens, path: path)
     }
 
     /// Positions whose latents are expanded to one head's keys and values at a time (a long cache would

@@ -22,12 +22,14 @@ public struct MoE: Sendable {
 
     /// - Parameters:
     ///   - x: `[tokens, hidden]`.
-    ///   - streaming: each token's output exactly as it would be alone (a batch of decoding sequences).
+    ///   - path: which kernel every product takes (`automatic`: row-streaming below 4 tokens, else blocked);
+    ///     on either, each token's output is what it would be alone.
     /// - Returns: `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [Float] {
+    func callAsFunction(_ x: [Float], tokens: Int, path: ProductPath = .automatic) -> [Float] {
         let hidden = x.count / tokens
-        let routes = router(x, tokens: tokens, streaming: streaming)
-        if tokens < 4 {
+        let streaming = path == .streaming || (path == .automatic && tokens < blockedMatmulTokens)
+        let routes = router(x, tokens: tokens, path: streaming ? .streaming : .blocked)
+        if streaming && tokens < blockedMatmulTokens {
             return (0..<tokens).flatMap { t in decodeStep(Array(x[(t * hidden)..<((t + 1) * hidden)]), route: routes[t]) }
         }
         var assignments = [[(token: Int, weight: Float)]](repeating: [], count: experts.count)
@@ -57,8 +59,9 @@ public struct MoE: Sendable {
             outputs = Array(downs[0..<chosen.count])
             sharedOutput = shared == nil ? nil : downs[chosen.count]
         } else {
-            outputs = zip(chosen, gathered).map { experts[$0]($1, tokens: assignments[$0].count) }
-            sharedOutput = shared.map { $0(x, tokens: tokens) }
+            // Blocked at any group size, so a token's output does not depend on how many others chose its experts.
+            outputs = zip(chosen, gathered).map { experts[$0]($1, tokens: assignments[$0].count, path: .blocked) }
+            sharedOutput = shared.map { $0(x, tokens: tokens, path: .blocked) }
         }
         // Expert outputs summed in expert order, then the shared experts' (as decodeStep does per token).
         var output = [Float](repeating: 0, count: tokens * hidden)

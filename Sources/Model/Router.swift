@@ -37,8 +37,8 @@ public struct Router: Sendable {
     }
 
     /// Chosen experts and their weights for each of `tokens` rows of `x` `[tokens, hidden]`.
-    func callAsFunction(_ x: [Float], tokens: Int, streaming: Bool = false) -> [(experts: [Int], weights: [Float])] {
-        let logits = weight(x, tokens: tokens, streaming: streaming)
+    func callAsFunction(_ x: [Float], tokens: Int, path: ProductPath = .automatic) -> [(experts: [Int], weights: [Float])] {
+        let logits = weight(x, tokens: tokens, path: path)
         return (0..<tokens).map { t in
             var scores = Array(logits[(t * experts)..<((t + 1) * experts)])
             switch scoring {

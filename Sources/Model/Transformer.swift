@@ -81,10 +81,10 @@ public final class Transformer: Sendable {
     /// One step of a batch: each segment's tokens run after the positions already in its blocks of `cache`,
     /// and their latents are written into those blocks.
     ///
-    /// Segments of fewer than `blockedMatmulTokens` tokens (decoding) run together, every product reading
-    /// each weight once for all of them and computing each token as it would be alone; longer ones
-    /// (prompt chunks) run one at a time in passes of at most `prefillChunk` positions, as they would
-    /// alone. So a sequence's logits do not depend on what else is in the batch.
+    /// Segments of fewer than `blockedMatmulTokens` tokens (decoding) run together on the row-streaming
+    /// kernels; longer ones (prompt chunks) in pieces of at most `prefillChunk` positions, together, on the
+    /// blocked kernels. Every product reads each weight once for all the tokens of a pass and computes each
+    /// token as it would alone, so a sequence's logits do not depend on what else is in the batch.
     ///
     /// - Returns: per segment, fp32 logits `[1, vocab]` for its last position, `[tokens, vocab]` for all, or
     ///   none, as it asks.
@@ -105,32 +105,46 @@ public final class Transformer: Sendable {
         var results = [[Float]](repeating: [], count: segments.count)
         let decoding = segments.indices.filter { segments[$0].tokens.count < blockedMatmulTokens }
         if !decoding.isEmpty {
-            let outputs = pass(decoding.map { (segments[$0].tokens[...], segments[$0].start, segments[$0].blocks, segments[$0].logits) },
-                               cache: &cache, streaming: true, form: form)
+            let outputs = pass(decoding.map { Part(segments[$0].tokens[...], segments[$0].start, segments[$0].blocks, segments[$0].logits) },
+                               cache: &cache, path: .streaming, form: form)
             for (index, output) in zip(decoding, outputs) { results[index] = output }
         }
+        // Prompt chunks: each segment in pieces of at most `prefillChunk` positions, as alone. The pieces of
+        // different sequences share passes of at most `prefillChunk` positions (each weight read once for all),
+        // unless the blocked kernel's result depends on where a token sits (OpenBLAS): then one at a time.
+        var pieces: [(index: Int, part: Part)] = []
         for (index, segment) in segments.enumerated() where segment.tokens.count >= blockedMatmulTokens {
-            var start = 0
-            while start < segment.tokens.count {
+            for start in stride(from: 0, to: segment.tokens.count, by: prefillChunk) {
                 let end = min(start + prefillChunk, segment.tokens.count)
                 let wanted: LogitPositions? = segment.logits == .all ? .all : end == segment.tokens.count ? segment.logits : nil
-                results[index] += pass([(segment.tokens[start..<end], segment.start + start, segment.blocks, wanted)],
-                                       cache: &cache, streaming: false, form: form)[0]
-                start = end
+                pieces.append((index, Part(segment.tokens[start..<end], segment.start + start, segment.blocks, wanted)))
             }
+        }
+        var next = 0
+        while next < pieces.count {
+            var end = next + 1, positions = pieces[next].part.tokens.count
+            while blockedMatmulIsTokenInvariant, end < pieces.count, positions + pieces[end].part.tokens.count <= prefillChunk {
+                positions += pieces[end].part.tokens.count
+                end += 1
+            }
+            let outputs = pass(pieces[next..<end].map(\.part), cache: &cache, path: .blocked, form: form)
+            for (piece, output) in zip(pieces[next..<end], outputs) { results[piece.index] += output }
+            next = end
         }
         return results
     }
 
+    /// A sequence's tokens in one pass: the tokens, the position of the first, its block table, the logits it wants.
+    private typealias Part = (tokens: ArraySlice<Int>, start: Int, table: [Int], logits: LogitPositions?)
+
     /// One pass of several sequences' tokens through the layers; logits for each as it asks, or none.
-    private func pass(_ parts: [(tokens: ArraySlice<Int>, start: Int, table: [Int], logits: LogitPositions?)],
-                      cache: inout LatentCache, streaming: Bool, form: MLAttention.Form) -> [[Float]] {
+    private func pass(_ parts: [Part], cache: inout LatentCache, path: ProductPath, form: MLAttention.Form) -> [[Float]] {
         let hidden = config.hiddenSize
         var spans: [BatchLayout.Span] = []
         for part in parts {
             spans.append(.init(row: spans.last.map { $0.row + $0.count } ?? 0, count: part.tokens.count, start: part.start, table: part.table))
         }
-        let layout = BatchLayout(spans: spans, streaming: streaming)
+        let layout = BatchLayout(spans: spans, path: path)
         var h = embed(parts.flatMap(\.tokens)[...])
         let angles = RotaryAngles(values: parts.flatMap { rope.angles(positions: $0.start..<($0.start + $0.tokens.count)).values },
                                   interleaved: rope.interleaved)
@@ -148,7 +162,7 @@ public final class Transformer: Sendable {
         var x = [Float](); x.reserveCapacity(wanted.count * hidden)
         for row in wanted { x += h[(row * hidden)..<((row + 1) * hidden)] }
         finalNorm(&x, rows: wanted.count)
-        let logits = head(x, tokens: wanted.count, streaming: streaming)
+        let logits = head(x, tokens: wanted.count, path: path)
         let vocab = config.vocabSize
         var next = 0
         return parts.map { part in

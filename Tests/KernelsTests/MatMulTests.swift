@@ -163,6 +163,39 @@ import Testing
         return bound
     }
 
+    /// A token's products are the same bits wherever it sits in the call and however many tokens come with
+    /// it, on either path (the blocked one pads to whole tiles), so batched sequences get what they get alone.
+    @Test(arguments: [WeightFormat.f32, .bf16, .fp8E4M3(blockRows: 128, blockColumns: 128), .q8, .q4])
+    func aTokensProductsDoNotDependOnTheOthers(format: WeightFormat) {
+        guard blockedMatmulIsTokenInvariant else { return }
+        let rows = 19, columns = 256, tokens = 13
+        var random = Lcg(state: 7)
+        let values = (0..<(rows * columns)).map { _ in random.next() }
+        let input = (0..<(tokens * columns)).map { _ in random.next() }
+        let encoded: (data: [UInt8], scales: [UInt16], offsets: [UInt16], blockScales: [Float])
+        switch format {
+        case .f32: encoded = (values.withUnsafeBytes { Array($0) }, [], [], [])
+        case .bf16: encoded = (values.map(NumberFormats.bf16).withUnsafeBytes { Array($0) }, [], [], [])
+        case .fp8E4M3: encoded = (values.map { NumberFormats.fp8E4M3($0 * 100) }, [], [], [0.01, 0.01, 0.01, 0.01])
+        default:
+            let groups = quantizeGroups(values, rows: rows, columns: columns, format: format)
+            encoded = (groups.data, groups.scales, groups.offsets, [])
+        }
+        encoded.data.withUnsafeBytes { bytes in encoded.scales.withUnsafeBufferPointer { gs in encoded.offsets.withUnsafeBufferPointer { go in
+            encoded.blockScales.withUnsafeBufferPointer { bs in
+                let weight = WeightMatrix(rows: rows, columns: columns, format: format, data: bytes.baseAddress!, scales: bs.baseAddress,
+                                          groupScales: gs.baseAddress, groupOffsets: go.baseAddress)
+                for path in [ProductPath.blocked, .streaming] {
+                    let all = matmul(input, tokens: tokens, weight: weight, path: path)
+                    for (first, count) in [(0, 1), (5, 1), (3, 2), (2, 7), (9, 4), (12, 1)] {
+                        let part = matmul(Array(input[(first * columns)..<((first + count) * columns)]), tokens: count, weight: weight, path: path)
+                        #expect(part == Array(all[(first * rows)..<((first + count) * rows)]), "\(format) \(path) tokens \(first)..<\(first + count)")
+                    }
+                }
+            }
+        }}}
+    }
+
     /// The integer kernels take rows in pairs (the last of an odd range with itself): any sub-range, one
     /// or several tokens, gives each row exactly what the whole range gives it.
     @Test(arguments: [WeightFormat.q8, .q4, .q4a, .bf16])

@@ -4,10 +4,11 @@ import Testing
 @testable import Model
 
 /// A batch of sequences sharing one paged cache gets, for every sequence, the same logits bit for bit as
-/// that sequence run alone: prompts of 1 to 3 tokens (7 rows through the decoding products) and of 9 tokens
-/// (a prefill chunk) start together, then all 5 decode together, their blocks scattered through the pool.
+/// that sequence run alone: prompts of 1 to 3 tokens (7 rows through the decoding products) and of 6, 9 and
+/// 13 tokens (prompt chunks sharing one blocked pass) start together, then all 7 decode together, their
+/// blocks scattered through the pool.
 @Suite struct BatchedForwardTests {
-    static let prompts = [[5, 9, 2, 7, 1, 3, 8, 6, 4], [11, 3, 12], [2], [7, 7], [13]]
+    static let prompts = [[5, 9, 2, 7, 1, 3, 8, 6, 4], [11, 3, 12], [2], [7, 7], [13], [4, 8, 15, 16, 23, 42], Array(20..<33)]
 
     /// Greedy steps of one sequence alone: the logits of its prompt, then of each chosen token.
     func alone(_ model: Transformer, prompt: [Int], steps: Int) throws -> [[Float]] {
@@ -18,9 +19,9 @@ import Testing
     }
 
     func batched(_ model: Transformer, steps: Int, blockSize: Int) throws -> [[[Float]]] {
-        var cache = try LatentCache(config: model.config, blocks: 20, blockSize: blockSize)
+        var cache = try LatentCache(config: model.config, blocks: 30, blockSize: blockSize)
         // Blocks handed out interleaved and out of order.
-        let tables = [[7, 2, 9, 3], [0, 11, 4, 6], [5, 1, 10, 8], [19, 12, 15, 13], [14, 18, 16, 17]]
+        let tables = [[7, 2, 9, 3], [0, 11, 4, 6], [5, 1, 10, 8], [19, 12, 15, 13], [14, 18, 16, 17], [20, 22, 24, 26, 27], [21, 23, 25, 28, 29]]
         var positions = Self.prompts.map(\.count)
         var logits = try model.forward(zip(Self.prompts, tables).map { BatchSegment(tokens: $0, start: 0, blocks: $1, logits: .last) },
                                        cache: &cache).map { [$0] }
