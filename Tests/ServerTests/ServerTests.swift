@@ -40,11 +40,25 @@ extension TestClientProtocol {
     }
 }
 
-/// Every endpoint in process, streamed and not, against the engine's own output.
+/// How a test reaches the server: in process (the router called directly) or over loopback TCP.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inProcess, loopback
+
+    var setup: TestingSetup { self == .inProcess ? .router : .live }
+    var testDescription: String { rawValue }
+}
+
+/// The server as an application on a free loopback port.
+func application(_ server: OpenAIServer) -> some ApplicationProtocol {
+    Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+}
+
+/// Every endpoint in process and over loopback, streamed and not, against the engine's own output.
 @Suite struct ServerTests {
-    @Test func healthModelsAndMetrics() async throws {
+    @Test(arguments: Transport.allCases)
+    func healthModelsAndMetrics(over transport: Transport) async throws {
         let server = try makeServer()
-        try await Application(router: server.router()).test(.router) { client in
+        try await application(server).test(transport.setup) { client in
             let health = try await client.execute(uri: "/health", method: .get)
             let status = try object(health)["status"] as? String
             #expect(health.status == .ok && status == "ok")
@@ -62,10 +76,11 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func completionsMatchTheEngineStreamedOrNot() async throws {
+    @Test(arguments: Transport.allCases)
+    func completionsMatchTheEngineStreamedOrNot(over transport: Transport) async throws {
         let server = try makeServer()
         let direct = try await collect(server.engine, GenerationRequest(promptIDs: [0, 5, 9], sampling: .greedy, maxTokens: 6, ignoreEOS: true))
-        try await Application(router: server.router()).test(.router) { client in
+        try await application(server).test(transport.setup) { client in
             let body = #"{"model": "tiny", "prompt": [0, 5, 9], "max_tokens": 6, "temperature": 0, "ignore_eos": true"#
             let whole = try object(try await client.post("/v1/completions", body + "}"))
             let choice = try #require((whole["choices"] as? [[String: Any]])?.first)
@@ -86,9 +101,10 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func chatCompletionsStreamedOrNot() async throws {
+    @Test(arguments: Transport.allCases)
+    func chatCompletionsStreamedOrNot(over transport: Transport) async throws {
         let server = try makeServer()
-        try await Application(router: server.router()).test(.router) { client in
+        try await application(server).test(transport.setup) { client in
             let body = #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "max_completion_tokens": 5, "temperature": 0, "ignore_eos": true, "logprobs": true, "top_logprobs": 2"#
             let whole = try object(try await client.post("/v1/chat/completions", body + "}"))
             let choice = try #require((whole["choices"] as? [[String: Any]])?.first)
@@ -109,21 +125,23 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func generateReturnsText() async throws {
+    @Test(arguments: Transport.allCases)
+    func generateReturnsText(over transport: Transport) async throws {
         let server = try makeServer()
         let direct = try await collect(server.engine, GenerationRequest(promptIDs: server.engine.tokenizer.encode("Once"), sampling: .greedy,
                                                                         maxTokens: 4, ignoreEOS: true))
-        try await Application(router: server.router()).test(.router) { client in
+        try await application(server).test(transport.setup) { client in
             let reply = try object(try await client.post("/generate", #"{"prompt": "Once", "max_tokens": 4, "temperature": 0, "ignore_eos": true}"#))
             #expect(reply["text"] as? String == direct.text && reply["finish_reason"] as? String == "length")
         }
     }
 
     /// Each bad input gets its status and an OpenAI error object.
-    @Test func badInputGetsItsStatus() async throws {
+    @Test(arguments: Transport.allCases)
+    func badInputGetsItsStatus(over transport: Transport) async throws {
         let server = try makeServer(apiKey: "sesame", maxBodyBytes: 2000)
         let key: HTTPFields = [.contentType: "application/json", .authorization: "Bearer sesame"]
-        try await Application(router: server.router()).test(.router) { client in
+        try await application(server).test(transport.setup) { client in
             let cases: [(String, String, HTTPFields, HTTPResponse.Status, String?)] = [
                 ("/v1/completions", "{not json", key, .badRequest, nil),
                 ("/v1/completions", #"{"max_tokens": 3}"#, key, .badRequest, "prompt"),
@@ -153,15 +171,16 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func aFullQueueIs429AndADrainingServerIs503() async throws {
+    @Test(arguments: Transport.allCases)
+    func aFullQueueIs429AndADrainingServerIs503(over transport: Transport) async throws {
         let full = try makeServer(maxWaiting: 0)
-        try await Application(router: full.router()).test(.router) { client in
+        try await application(full).test(transport.setup) { client in
             let status = try await client.post("/v1/completions", #"{"prompt": "a"}"#).status
             #expect(status == .tooManyRequests)
         }
         let draining = try makeServer()
         await draining.engine.drain(timeout: 0)
-        try await Application(router: draining.router()).test(.router) { client in
+        try await application(draining).test(transport.setup) { client in
             let status = try await client.post("/v1/completions", #"{"prompt": "a"}"#).status
             #expect(status == .serviceUnavailable)
         }
