@@ -44,7 +44,13 @@ import Testing
         let steps = 5
         let together = try batched(model, steps: steps, blockSize: LatentCache.defaultBlockSize)
         for (s, prompt) in Self.prompts.enumerated() {
-            #expect(together[s] == (try alone(model, prompt: prompt, steps: steps)), "\(fixture): sequence \(s)")
+            let single = try alone(model, prompt: prompt, steps: steps)
+            if blockedMatmulIsTokenInvariant {
+                #expect(together[s] == single, "\(fixture): sequence \(s)")
+            } else {
+                // OpenBLAS's sgemm splits its work by shape and thread: prompt tokens agree to rounding only.
+                #expect(relativeError(together[s].flatMap { $0 }, single.flatMap { $0 }) < 1e-5, "\(fixture): sequence \(s)")
+            }
         }
         // Blocks of 4 positions cut the attention's key blocks elsewhere: the same up to rounding.
         let small = try batched(model, steps: steps, blockSize: 4)
