@@ -41,7 +41,10 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
             case .stalled: self.init(.internalServerError, error.description)
             default: self.init(.badRequest, error.description)
             }
-        case let error as SamplingError: self.init(.badRequest, error.description)
+        case let error as SamplingError:
+            switch error {
+            case let .invalid(name, _, _): self.init(.badRequest, error.description, param: name)
+            }
         case let error as ModelError: self.init(.badRequest, error.description)
         case let error as TokenizerError: self.init(.badRequest, error.description)
         case let error as TemplateError: self.init(.badRequest, "chat template: \(error.description)")

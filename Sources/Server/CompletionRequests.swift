@@ -55,13 +55,7 @@ struct GenerationFields: Decodable, Sendable {
         let sampling = SamplingParameters(
             temperature: temperature ?? 1, topK: topK ?? 0, topP: topP ?? 1, minP: minP ?? 0, repetitionPenalty: repetitionPenalty ?? 1,
             presencePenalty: presencePenalty ?? 0, frequencyPenalty: frequencyPenalty ?? 0, seed: seed.map { UInt64(bitPattern: $0) })
-        guard sampling.presencePenalty >= -2, sampling.presencePenalty <= 2 else {
-            throw APIError.invalid("presence_penalty must be between -2 and 2, got \(sampling.presencePenalty)", param: "presence_penalty")
-        }
-        guard sampling.frequencyPenalty >= -2, sampling.frequencyPenalty <= 2 else {
-            throw APIError.invalid("frequency_penalty must be between -2 and 2, got \(sampling.frequencyPenalty)", param: "frequency_penalty")
-        }
-        // Without a limit, the rest of the context (the engine lowers any limit to what the context leaves).
+        // The engine checks the sampling values (`SamplingParameters.validate`). Without a limit, the rest of the context (the engine lowers any limit to what the context leaves).
         return GenerationRequest(promptIDs: prompt, sampling: sampling, maxTokens: limit ?? Int.max / 2, stop: stops,
                                  ignoreEOS: ignoreEos ?? false, logprobs: logprobs)
     }

@@ -13,9 +13,8 @@ final class ServerMetrics: Sendable {
     private let timeToFirstToken: ValueHistogram
     private let interTokenLatency: ValueHistogram
     private let requestLatency: ValueHistogram
-    /// Engine totals already added to their counters, so each scrape adds what is new.
-    private let seen = Mutex(EngineStatistics.Counters())
-    private let seenPrefix = Mutex((queries: 0, hits: 0, preemptions: 0))
+    /// The engine's statistics at the last scrape, so each scrape adds to its counters only what is new.
+    private let previous = Mutex<EngineStatistics?>(nil)
 
     init() {
         promptTokens = registry.makeCounter(name: "deepseek_prompt_tokens_total", help: "Prompt tokens of finished requests.")
@@ -55,20 +54,18 @@ final class ServerMetrics: Sendable {
         gauge("deepseek_kv_cache_blocks_total", "KV-cache blocks in all.", Double(statistics.blocksTotal))
         gauge("deepseek_kv_cache_bytes_total", "Bytes of the whole KV cache.", Double(statistics.blocksTotal * statistics.bytesPerBlock))
         gauge("deepseek_prefix_cache_hit_ratio", "Share of prompt blocks found in the prefix cache.", statistics.prefixHitRate)
-        let (queries, hits, preemptions) = seenPrefix.withLock { seen in
-            defer { seen = (statistics.prefixQueries, statistics.prefixHits, statistics.preemptions) }
-            return (statistics.prefixQueries - seen.queries, statistics.prefixHits - seen.hits, statistics.preemptions - seen.preemptions)
+        let last = previous.withLock { previous in
+            defer { previous = statistics }
+            return previous
         }
-        registry.makeCounter(name: "deepseek_prefix_cache_queries_total", help: "Prompt blocks looked up in the prefix cache.").increment(by: Int64(queries))
-        registry.makeCounter(name: "deepseek_prefix_cache_hits_total", help: "Prompt blocks found in the prefix cache.").increment(by: Int64(hits))
-        registry.makeCounter(name: "deepseek_preemptions_total", help: "Requests preempted to free cache blocks.").increment(by: Int64(preemptions))
-        let counters = statistics.counters
-        let delta = seen.withLock { seen in
-            defer { seen = counters }
-            return (counters.cachedPromptTokens - seen.cachedPromptTokens, counters.cancelled - seen.cancelled)
+        func count(_ name: String, _ help: String, _ value: (EngineStatistics) -> Int) {
+            registry.makeCounter(name: name, help: help).increment(by: Int64(value(statistics) - (last.map(value) ?? 0)))
         }
-        registry.makeCounter(name: "deepseek_prefix_cache_tokens_total", help: "Prompt tokens taken from the prefix cache.").increment(by: Int64(delta.0))
-        registry.makeCounter(name: "deepseek_requests_cancelled_total", help: "Requests cancelled (client gone or shutdown).").increment(by: Int64(delta.1))
+        count("deepseek_prefix_cache_queries_total", "Prompt blocks looked up in the prefix cache.") { $0.prefixQueries }
+        count("deepseek_prefix_cache_hits_total", "Prompt blocks found in the prefix cache.") { $0.prefixHits }
+        count("deepseek_preemptions_total", "Requests preempted to free cache blocks.") { $0.preemptions }
+        count("deepseek_prefix_cache_tokens_total", "Prompt tokens taken from the prefix cache.") { $0.counters.cachedPromptTokens }
+        count("deepseek_requests_cancelled_total", "Requests cancelled (client gone or shutdown).") { $0.counters.cancelled }
         return registry.emitToString()
     }
 }
