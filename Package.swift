@@ -6,6 +6,7 @@ import PackageDescription
 //                    (Server: Hummingbird, swift-prometheus)
 //                           → Tokenizer → JSON
 //                           → Sampling → Kernels
+//   deepseek (CLI) → Training → Model, Tokenizer, Sampling (Training and Engine never import each other)
 let package = Package(
     name: "deepseek-swift",
     platforms: [.macOS(.v15)],
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     traits: [
         .trait(name: "NativeCPU",
@@ -54,6 +56,7 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling", dependencies: ["Kernels"]),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling", "Kernels"]),
+        .target(name: "Training", dependencies: ["Model", "Tensors", "Kernels", "Sampling", "Tokenizer", "JSON"]),
         .target(name: "Server", dependencies: [
             "Engine", "Model", "Tokenizer", "Sampling", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -79,6 +82,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSON"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "DeepSeekCLITests", dependencies: ["DeepSeekCLI", "JSON"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels", "Tensors", "JSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "Sampling"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Engine", "Model", "Tokenizer", "JSON",

@@ -39,7 +39,9 @@ public enum RandomCheckpoint {
             .write(to: URL(fileURLWithPath: directory).appendingPathComponent("config.json"))
     }
 
-    static func initialValues(_ spec: ParameterSpec, std: Float, seed: UInt64, index: Int) -> [Float] {
+    /// The starting values of parameter number `index` of a layout: normal with standard deviation `std`
+    /// for matrices, 1 for norms, 0 for biases.
+    public static func initialValues(_ spec: ParameterSpec, std: Float, seed: UInt64, index: Int) -> [Float] {
         switch spec.role {
         case .norm: return [Float](repeating: 1, count: spec.elementCount)
         case .bias, .routerBias: return [Float](repeating: 0, count: spec.elementCount)

@@ -40,6 +40,19 @@ public enum TensorNames {
     public static func expert(_ l: Int, _ e: Int, _ p: Projection) -> String { "\(layer(l)).mlp.experts.\(e).\(p.rawValue)" }
     public static func sharedExpert(_ l: Int, _ p: Projection) -> String { "\(layer(l)).mlp.shared_experts.\(p.rawValue)" }
 
+    // Multi-token prediction: depth k is stored as layer `num_hidden_layers + k − 1`, a block with these extras.
+    public enum MTPPart: String, CaseIterable, Sendable {
+        case enorm = "enorm.weight"
+        case hnorm = "hnorm.weight"
+        case ehProj = "eh_proj.weight"
+        case sharedHeadNorm = "shared_head.norm.weight"
+        /// Copies of the main model's head and embedding (shared in training, stored per module).
+        case sharedHead = "shared_head.head.weight"
+        case embedding = "embed_tokens.weight"
+    }
+
+    public static func mtp(_ l: Int, _ part: MTPPart) -> String { "\(layer(l)).\(part.rawValue)" }
+
     /// The block-scale tensor of an FP8 weight (`weight_scale_inv`, multiplied in at dequantisation).
     public static func scaleName(of weight: String) -> String { weight + "_scale_inv" }
 
