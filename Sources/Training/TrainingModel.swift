@@ -37,8 +37,13 @@ public struct TrainingModel: Sendable {
 
     /// The loss of `batch` without gradients.
     public func evaluate(_ batch: TrainingBatch, parameters: ParameterSet, options: LossOptions = LossOptions()) -> LossReport {
+        evaluate(batch, parameters: parameters, options: options, routes: nil)
+    }
+
+    /// The loss of `batch` with every MoE layer's experts given (in the order `routes` returns them).
+    func evaluate(_ batch: TrainingBatch, parameters: ParameterSet, options: LossOptions, routes: [[[Int]]]?) -> LossReport {
         var unused = ParameterSet(specs: [], values: [])
-        return run(batch, parameters, options: options, gradientScale: nil, &unused)
+        return run(batch, parameters, options: options, gradientScale: nil, routes: routes, &unused)
     }
 
     /// The loss of `batch`, adding `scale ·` the gradient of its objective (`LossReport.objective`) to `gradients`.
@@ -53,6 +58,27 @@ public struct TrainingModel: Sendable {
         var h = embed(batch.inputs, p)
         for block in blocks { h = block.forward(h, batch: batch.shape, angles: angles, options: LossOptions(balanceCoefficient: 0), p).output }
         return output.logits(h, rows: batch.shape.rows, p)
+    }
+
+    /// The experts every MoE layer (the MTP modules' too) chose for every position, for checks that a
+    /// perturbation left the routing alone.
+    func routes(_ batch: TrainingBatch, parameters p: ParameterSet) -> [[[Int]]] {
+        let angles = rope.angles(positions: 0..<batch.shape.length)
+        let options = LossOptions(balanceCoefficient: 0)
+        var h = embed(batch.inputs, p)
+        var routes: [[[Int]]] = []
+        for block in blocks {
+            let (next, saved, _) = block.forward(h, batch: batch.shape, angles: angles, options: options, p)
+            if let moe = saved.moe { routes.append(moe.chosen) }
+            h = next
+        }
+        for module in mtp {
+            let (out, saved, _) = module.forward(previous: h, embedded: embed(module.shifted(batch).tokens, p), batch: batch.shape,
+                                                 angles: angles, options: options, p)
+            if let moe = saved.block.moe { routes.append(moe.chosen) }
+            h = out
+        }
+        return routes
     }
 
     /// Embedding rows of `tokens`, `[tokens.count, hidden]`.
@@ -76,10 +102,17 @@ public struct TrainingModel: Sendable {
         }
     }
 
-    func run(_ batch: TrainingBatch, _ p: ParameterSet, options: LossOptions, gradientScale scale: Float?, _ g: inout ParameterSet) -> LossReport {
+    func run(_ batch: TrainingBatch, _ p: ParameterSet, options: LossOptions, gradientScale scale: Float?, routes: [[[Int]]]? = nil,
+             _ g: inout ParameterSet) -> LossReport {
         let shape = batch.shape
         let angles = rope.angles(positions: 0..<shape.length)
         var report = LossReport(loss: 0, mtpLosses: [], balanceLoss: 0, targets: batch.targetCount, expertLoad: [:])
+        var routeIndex = 0
+        func fixedRoutes(_ isMoE: Bool) -> [[Int]]? {
+            guard isMoE, let routes else { return nil }
+            routeIndex += 1
+            return routes[routeIndex - 1]
+        }
         func record(_ statistics: TrainingMoE.Statistics?, layer: Int) {
             guard let statistics else { return }
             report.expertLoad[layer] = statistics.load
@@ -90,7 +123,8 @@ public struct TrainingModel: Sendable {
         var inputs: [[Float]] = [], saved: [TrainingBlock.Saved] = []
         for (l, block) in blocks.enumerated() {
             inputs.append(h)
-            let (next, s, statistics) = block.forward(h, batch: shape, angles: angles, options: options, p)
+            let (next, s, statistics) = block.forward(h, batch: shape, angles: angles, options: options,
+                                                      routes: fixedRoutes(block.isMoE), p)
             saved.append(s)
             record(statistics, layer: l)
             h = next
@@ -103,7 +137,8 @@ public struct TrainingModel: Sendable {
         var previous = h
         for module in mtp {
             let (tokens, targets) = module.shifted(batch)
-            let (out, s, statistics) = module.forward(previous: previous, embedded: embed(tokens, p), batch: shape, angles: angles, options: options, p)
+            let (out, s, statistics) = module.forward(previous: previous, embedded: embed(tokens, p), batch: shape, angles: angles,
+                                                      options: options, routes: fixedRoutes(module.block.isMoE), p)
             record(statistics, layer: ParameterLayout.mtpLayer(config, depth: module.depth))
             let count = targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
             let weight = options.mtpWeight / Float(mtp.count) / Float(max(count, 1))

@@ -23,6 +23,11 @@ struct TrainingBlock: Sendable {
             : .dense(TrainingMLP(in: p) { ParameterLayout.denseMLP(c, l, $0) })
     }
 
+    var isMoE: Bool {
+        if case .moe = feedForward { return true }
+        return false
+    }
+
     /// What the backward pass needs of a forward pass (the block's input is kept by the caller).
     struct Saved {
         let attentionInput: [Float]
@@ -35,7 +40,7 @@ struct TrainingBlock: Sendable {
     }
 
     /// Runs the block on the residual stream `h` `[rows, hidden]`.
-    func forward(_ h: [Float], batch: BatchShape, angles: RotaryAngles, options: LossOptions, _ p: ParameterSet)
+    func forward(_ h: [Float], batch: BatchShape, angles: RotaryAngles, options: LossOptions, routes: [[Int]]? = nil, _ p: ParameterSet)
         -> (output: [Float], saved: Saved, moe: TrainingMoE.Statistics?) {
         let rows = batch.rows
         let x = inputNorm.forward(h, rows: rows, p)
@@ -50,7 +55,7 @@ struct TrainingBlock: Sendable {
             add(&output, z)
             return (output, Saved(attentionInput: x, attention: attentionSaved, middle: middle, feedForwardInput: y, dense: saved, moe: nil), nil)
         case let .moe(moe):
-            let (z, saved, statistics) = moe.forward(y, batch: batch, balanceCoefficient: options.balanceCoefficient, p)
+            let (z, saved, statistics) = moe.forward(y, batch: batch, balanceCoefficient: options.balanceCoefficient, routes: routes, p)
             add(&output, z)
             return (output, Saved(attentionInput: x, attention: attentionSaved, middle: middle, feedForwardInput: y, dense: nil, moe: saved), statistics)
         }

@@ -47,7 +47,8 @@ struct TrainingMTP: Sendable {
     /// - Parameters:
     ///   - previous: the previous depth's hidden states `[rows, hidden]` (the main model's before its final norm).
     ///   - embedded: the embeddings of `shifted(batch).tokens`.
-    func forward(previous: [Float], embedded: [Float], batch: BatchShape, angles: RotaryAngles, options: LossOptions, _ p: ParameterSet)
+    func forward(previous: [Float], embedded: [Float], batch: BatchShape, angles: RotaryAngles, options: LossOptions,
+                 routes: [[Int]]? = nil, _ p: ParameterSet)
         -> (output: [Float], saved: Saved, moe: TrainingMoE.Statistics?) {
         let rows = batch.rows, hidden = enorm.size
         let e = enorm.forward(embedded, rows: rows, p), h = hnorm.forward(previous, rows: rows, p)
@@ -57,7 +58,7 @@ struct TrainingMTP: Sendable {
             combined[(r * 2 * hidden + hidden)..<((r + 1) * 2 * hidden)] = h[(r * hidden)..<((r + 1) * hidden)]
         }
         let blockInput = ehProj.forward(combined, tokens: rows, p)
-        let (output, saved, statistics) = block.forward(blockInput, batch: batch, angles: angles, options: options, p)
+        let (output, saved, statistics) = block.forward(blockInput, batch: batch, angles: angles, options: options, routes: routes, p)
         return (output, Saved(embedded: embedded, combined: combined, blockInput: blockInput, block: saved, output: output), statistics)
     }
 

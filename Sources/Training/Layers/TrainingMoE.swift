@@ -51,7 +51,8 @@ struct TrainingMoE: Sendable {
     /// - Parameters:
     ///   - x: normalised hidden states `[rows, hidden]`.
     ///   - balanceCoefficient: α of the sequence-wise balance loss (0: none).
-    func forward(_ x: [Float], batch: BatchShape, balanceCoefficient: Float, _ p: ParameterSet)
+    ///   - routes: experts to use for each row instead of choosing them (the gradient checks hold routing fixed).
+    func forward(_ x: [Float], batch: BatchShape, balanceCoefficient: Float, routes: [[Int]]? = nil, _ p: ParameterSet)
         -> (output: [Float], saved: Saved, statistics: Statistics) {
         let rows = batch.rows, hidden = router.inputSize, count = rule.experts
         let logits = router.forward(x, tokens: rows, p)
@@ -62,7 +63,7 @@ struct TrainingMoE: Sendable {
         for r in 0..<rows {
             let s = rule.scores(Array(logits[(r * count)..<((r + 1) * count)]))
             scores.replaceSubrange((r * count)..<((r + 1) * count), with: s)
-            let picked = rule.choose(scores: s, correctionBias: bias)
+            let picked = routes?[r] ?? rule.choose(scores: s, correctionBias: bias)
             chosen.append(picked)
             weights.append(rule.weights(scores: s, chosen: picked))
             for (k, e) in picked.enumerated() { assignments[e].append((r, k)) }
