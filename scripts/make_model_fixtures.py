@@ -108,9 +108,15 @@ def build(config_dict):
 
 def hub_state_dict(model, config):
     """The model's tensors under the names hub checkpoints use (one tensor per expert projection)."""
+    return hub_tensors(model.state_dict(), config)
+
+
+def hub_tensors(named, config):
+    """Tensors keyed by transformers' parameter names (fused experts) renamed and split as hub checkpoints
+    store them; used for the weights and for their gradients."""
     out = {}
     inter = config["moe_intermediate_size"]
-    for name, tensor in model.state_dict().items():
+    for name, tensor in named.items():
         tensor = tensor.detach().clone().contiguous()
         if name.endswith("mlp.experts.gate_up_proj"):
             prefix = name[: -len("gate_up_proj")]
