@@ -8,8 +8,8 @@ import Tensors
 /// Every parameter's gradient against PyTorch autograd on transformers' model (float64 where transformers
 /// allows it), from `scripts/make_gradient_fixtures.py`: the mean next-token cross-entropy of two sequences.
 ///
-/// Each tensor must agree to 10⁻⁵ of the reference gradient's norm (the worst measured is 1.5 × 10⁻⁶) (plus 10⁻⁸ for the experts no token
-/// chose, whose gradients are zero on both sides); the loss to 10⁻⁵.
+/// Each tensor must agree to 10⁻⁵ of the reference gradient's norm (the worst measured is 1.5 × 10⁻⁶), plus
+/// 10⁻⁸ for the experts no token chose, whose gradients are zero on both sides; the loss to 10⁻⁵.
 struct ReferenceGradientTests {
     @Test(arguments: ["v3-yarn", "v3-noqlora", "v2-greedy"])
     func gradientsMatchPyTorch(fixture: String) throws {
