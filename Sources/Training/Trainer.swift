@@ -1,0 +1,96 @@
+import Foundation
+import Model
+
+/// A training run: the model, its parameters and optimizer state, the data and where in it the run is.
+///
+/// Each `step()` sums the gradients of `accumulation` micro-batches (each scaled by 1/accumulation), clips
+/// their global norm, takes one AdamW step at the schedule's rate and moves the routing biases toward
+/// balance. Everything that decides the next step — parameters, moments, step and data cursor — is state a
+/// checkpoint saves, so a resumed run continues exactly.
+public final class Trainer {
+    public let config: ModelConfig
+    public let options: TrainingOptions
+    public let data: TokenDataset
+    let model: TrainingModel
+    public internal(set) var parameters: ParameterSet
+    public internal(set) var optimizer: AdamW
+    /// Optimizer steps taken.
+    public internal(set) var step: Int
+    /// Training windows consumed.
+    public internal(set) var cursor: Int
+    /// Slots that receive no gradient (the routing biases; the base weights when fine-tuning adapters).
+    let frozen: (ParameterSpec) -> Bool
+
+    public init(config: ModelConfig, parameters: ParameterSet, data: TokenDataset, options: TrainingOptions,
+                frozen: @escaping (ParameterSpec) -> Bool = { _ in false }) throws {
+        try options.validate()
+        guard data.length == options.sequenceLength else {
+            throw TrainingError.invalidOption(name: "--sequence-length", detail: "the data was windowed at \(data.length), the options say \(options.sequenceLength)")
+        }
+        self.config = config
+        self.options = options
+        self.data = data
+        self.parameters = parameters
+        self.frozen = { $0.role == .routerBias || frozen($0) }
+        model = TrainingModel(config: config, parameters: parameters)
+        optimizer = AdamW(options: options.adamW, like: parameters.zeros(frozen: self.frozen))
+        step = 0
+        cursor = 0
+    }
+
+    /// What one optimizer step did.
+    public struct StepReport: Sendable {
+        public let step: Int
+        /// Mean next-token loss over the step's micro-batches.
+        public let loss: Double
+        public let mtpLoss: Double?
+        public let balanceLoss: Double
+        public let learningRate: Float
+        /// The global gradient norm before clipping.
+        public let gradientNorm: Float
+        public let tokens: Int
+        public let seconds: Double
+        /// Per MoE layer, the busiest expert's load over the mean load in this step.
+        public let imbalance: [Int: Float]
+    }
+
+    /// Takes one optimizer step.
+    public func trainStep() -> StepReport {
+        let start = Date()
+        var gradients = parameters.zeros(frozen: frozen)
+        var loss = 0.0, mtp = 0.0, balance = 0.0, tokens = 0
+        var load: [Int: [Int]] = [:]
+        let scale = 1 / Float(options.accumulation)
+        for _ in 0..<options.accumulation {
+            let batch = data.batch(cursor: cursor, sequences: options.batchSequences, seed: options.seed)
+            cursor += options.batchSequences
+            let report = model.lossAndGradients(batch, parameters: parameters, options: options.loss, scale: scale, gradients: &gradients)
+            loss += report.loss / Double(options.accumulation)
+            mtp += (report.mtpLosses.isEmpty ? 0 : report.mtpLosses.reduce(0, +) / Double(report.mtpLosses.count)) / Double(options.accumulation)
+            balance += report.balanceLoss / Double(options.accumulation)
+            tokens += report.targets
+            for (layer, counts) in report.expertLoad { load[layer] = zip(load[layer] ?? counts.map { _ in 0 }, counts).map(+) }
+        }
+        let norm = clipGradients(&gradients, maxNorm: options.clipNorm)
+        let rate = options.schedule.rate(at: step)
+        optimizer.update(&parameters, gradients: gradients, learningRate: rate)
+        options.expertBalance.update(&parameters, config: config, load: load)
+        step += 1
+        return StepReport(step: step, loss: loss, mtpLoss: model.mtp.isEmpty ? nil : mtp, balanceLoss: balance, learningRate: rate,
+                          gradientNorm: norm, tokens: tokens, seconds: Date().timeIntervalSince(start),
+                          imbalance: ExpertBalance.imbalance(load))
+    }
+
+    /// Mean next-token loss over at most `windows` held-out windows (nil when there is no held-out data).
+    public func heldOutLoss(windows: Int = 64) -> Double? {
+        let batches = data.heldOutBatches(sequences: options.batchSequences, limit: windows)
+        guard !batches.isEmpty else { return nil }
+        var sum = 0.0, count = 0
+        for batch in batches {
+            let report = model.evaluate(batch, parameters: parameters, options: options.loss)
+            sum += report.loss * Double(report.targets)
+            count += report.targets
+        }
+        return sum / Double(max(count, 1))
+    }
+}
