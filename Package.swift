@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "DeepSeekCLI",
             dependencies: [
-                "Server", "ServingBenchmark", "Engine", "Model", "Tokenizer", "Sampling", "Tensors", "Kernels", "JSON",
+                "Server", "ServingBenchmark", "Engine", "Training", "Model", "Tokenizer", "Sampling", "Tensors", "Kernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
