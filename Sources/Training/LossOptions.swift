@@ -23,6 +23,10 @@ public struct LossReport: Sendable {
     public var targets: Int
     /// Tokens routed to each expert, per MoE layer (keyed by layer index).
     public var expertLoad: [Int: [Int]]
+    /// Peak bytes of the main blocks' activations held for the backward pass: keeping every block's, and
+    /// recomputing them (each block's input kept, one block's activations at a time).
+    public var activationBytes = 0
+    public var activationBytesRecomputing = 0
 
     /// The objective that was differentiated: `loss + λ · mean(mtpLosses) + balanceLoss`.
     public func objective(_ options: LossOptions) -> Double {

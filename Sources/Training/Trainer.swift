@@ -52,6 +52,9 @@ public final class Trainer {
         public let seconds: Double
         /// Per MoE layer, the busiest expert's load over the mean load in this step.
         public let imbalance: [Int: Float]
+        /// Peak bytes of block activations a micro-batch's backward pass needs kept, without and with recomputation.
+        public let activationBytes: Int
+        public let activationBytesRecomputing: Int
     }
 
     /// Takes one optimizer step.
@@ -60,11 +63,14 @@ public final class Trainer {
         var gradients = parameters.zeros(frozen: frozen)
         var loss = 0.0, mtp = 0.0, balance = 0.0, tokens = 0
         var load: [Int: [Int]] = [:]
+        var memory = (0, 0)
         let scale = 1 / Float(options.accumulation)
         for _ in 0..<options.accumulation {
             let batch = data.batch(cursor: cursor, sequences: options.batchSequences, seed: options.seed)
             cursor += options.batchSequences
-            let report = model.lossAndGradients(batch, parameters: parameters, options: options.loss, scale: scale, gradients: &gradients)
+            let report = model.lossAndGradients(batch, parameters: parameters, options: options.loss, scale: scale,
+                                                recompute: options.recompute, gradients: &gradients)
+            memory = (max(memory.0, report.activationBytes), max(memory.1, report.activationBytesRecomputing))
             loss += report.loss / Double(options.accumulation)
             mtp += (report.mtpLosses.isEmpty ? 0 : report.mtpLosses.reduce(0, +) / Double(report.mtpLosses.count)) / Double(options.accumulation)
             balance += report.balanceLoss / Double(options.accumulation)
@@ -78,7 +84,7 @@ public final class Trainer {
         step += 1
         return StepReport(step: step, loss: loss, mtpLoss: model.mtp.isEmpty ? nil : mtp, balanceLoss: balance, learningRate: rate,
                           gradientNorm: norm, tokens: tokens, seconds: Date().timeIntervalSince(start),
-                          imbalance: ExpertBalance.imbalance(load))
+                          imbalance: ExpertBalance.imbalance(load), activationBytes: memory.0, activationBytesRecomputing: memory.1)
     }
 
     /// Mean next-token loss over at most `windows` held-out windows (nil when there is no held-out data).

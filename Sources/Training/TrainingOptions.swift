@@ -18,11 +18,13 @@ public struct TrainingOptions: Sendable, Equatable {
     public var expertBalance: ExpertBalance
     /// Seeds the data order (and the initial weights of a new model).
     public var seed: UInt64
+    /// Activation checkpointing: recompute each block's activations in the backward pass instead of keeping them.
+    public var recompute: Bool
 
     public init(steps: Int = 100, sequenceLength: Int = 128, batchSequences: Int = 8, accumulation: Int = 1,
                 learningRate: Float = 1e-3, minimumLearningRate: Float? = nil, warmupSteps: Int = 10, clipNorm: Float = 1,
                 adamW: AdamW.Options = AdamW.Options(), loss: LossOptions = LossOptions(),
-                expertBalance: ExpertBalance = ExpertBalance(), seed: UInt64 = 0) {
+                expertBalance: ExpertBalance = ExpertBalance(), seed: UInt64 = 0, recompute: Bool = false) {
         self.steps = steps
         self.sequenceLength = sequenceLength
         self.batchSequences = batchSequences
@@ -35,6 +37,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.loss = loss
         self.expertBalance = expertBalance
         self.seed = seed
+        self.recompute = recompute
     }
 
     /// Tokens predicted per optimizer step.

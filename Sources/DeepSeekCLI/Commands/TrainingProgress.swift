@@ -16,6 +16,13 @@ enum TrainingProgress {
         let start = Date(), firstStep = trainer.step
         let final = try run.run { report, heldOut in
             let done = report.step - firstStep, elapsed = Date().timeIntervalSince(start)
+            if done == 1 {
+                let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+                let saved = mib(report.activationBytes - report.activationBytesRecomputing)
+                Output.status(options.recompute
+                    ? "activations kept per micro-batch: \(mib(report.activationBytesRecomputing)) with --recompute (\(mib(report.activationBytes)) without; \(saved) saved)"
+                    : "activations kept per micro-batch: \(mib(report.activationBytes)) (--recompute would keep \(mib(report.activationBytesRecomputing)), saving \(saved))")
+            }
             let eta = elapsed / Double(max(done, 1)) * Double(options.steps - report.step)
             var line = String(format: "step %d/%d  loss %.4f", report.step, options.steps, report.loss)
             if let mtp = report.mtpLoss { line += String(format: "  mtp %.4f", mtp) }

@@ -20,6 +20,7 @@ struct TrainingOptionGroup: ParsableArguments {
     @Option(help: "Weight λ of the multi-token-prediction loss.") var mtpWeight: Float = 0.3
     @Option(help: "Step γ of the auxiliary-loss-free routing bias update (0: off).") var biasUpdateRate: Float = 1e-3
     @Option(help: "Seed of the data order (and of a new model's weights).") var seed: UInt64 = 0
+    @Flag(help: "Activation checkpointing: recompute each layer's activations in the backward pass instead of keeping them.") var recompute = false
 
     func options() throws -> TrainingOptions {
         var sequences = batchSequences
@@ -34,7 +35,7 @@ struct TrainingOptionGroup: ParsableArguments {
             learningRate: learningRate, minimumLearningRate: minimumLearningRate, warmupSteps: warmupSteps, clipNorm: clipNorm,
             adamW: AdamW.Options(beta1: beta1, beta2: beta2, weightDecay: weightDecay),
             loss: LossOptions(balanceCoefficient: balanceLoss, mtpWeight: mtpWeight),
-            expertBalance: ExpertBalance(rate: biasUpdateRate), seed: seed)
+            expertBalance: ExpertBalance(rate: biasUpdateRate), seed: seed, recompute: recompute)
         try options.validate()
         return options
     }

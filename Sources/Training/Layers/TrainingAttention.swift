@@ -62,6 +62,9 @@ struct TrainingAttention: Sendable {
         let values: [Float]
         let attended: [Float]
         let logSumExp: [Float]
+
+        /// Bytes of `Float` activations held.
+        var byteCount: Int { 4 * [qA, qANormed, kvA, cKV, queries, keys, values, attended, logSumExp].reduce(0) { $0 + $1.count } }
     }
 
     func shape(_ batch: BatchShape) -> CausalSelfAttentionShape {

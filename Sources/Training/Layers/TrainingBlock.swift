@@ -37,6 +37,11 @@ struct TrainingBlock: Sendable {
         let feedForwardInput: [Float]
         let dense: TrainingMLP.Saved?
         let moe: TrainingMoE.Saved?
+
+        var byteCount: Int {
+            4 * (attentionInput.count + middle.count + feedForwardInput.count) + attention.byteCount
+                + (dense?.byteCount ?? 0) + (moe?.byteCount ?? 0)
+        }
     }
 
     /// Runs the block on the residual stream `h` `[rows, hidden]`.

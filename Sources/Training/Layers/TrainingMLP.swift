@@ -19,6 +19,8 @@ struct TrainingMLP: Sendable {
         let gate: [Float]
         let up: [Float]
         let activated: [Float]
+
+        var byteCount: Int { 4 * (gate.count + up.count + activated.count) }
     }
 
     /// - Parameter x: `[tokens, hidden]`. - Returns: `[tokens, hidden]` and the activations to keep.

@@ -38,6 +38,11 @@ struct TrainingMoE: Sendable {
         let outputs: [[Float]]
         let expertSaved: [TrainingMLP.Saved?]
         let sharedSaved: TrainingMLP.Saved?
+
+        var byteCount: Int {
+            4 * (scores.count + inputs.reduce(0) { $0 + $1.count } + outputs.reduce(0) { $0 + $1.count })
+                + expertSaved.reduce(0) { $0 + ($1?.byteCount ?? 0) } + (sharedSaved?.byteCount ?? 0)
+        }
     }
 
     /// What a forward pass reports besides its output.
