@@ -6,7 +6,7 @@ import PackageDescription
 //                    (Server: Hummingbird, swift-prometheus)
 //                           → Tokenizer → JSON
 //                           → Sampling → Kernels
-//   deepseek (CLI) → Training → Model, Tokenizer, Sampling (Training and Engine never import each other)
+//   deepseek (CLI) → Training → Model, Tokenizer (Training and Engine never import each other)
 let package = Package(
     name: "deepseek-swift",
     platforms: [.macOS(.v15)],
@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["JSON"]),
         .target(name: "Sampling", dependencies: ["Kernels"]),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "Sampling", "Kernels"]),
-        .target(name: "Training", dependencies: ["Model", "Tensors", "Kernels", "Sampling", "Tokenizer", "JSON"]),
+        .target(name: "Training", dependencies: ["Model", "Tensors", "Kernels", "Tokenizer", "JSON"]),
         .target(name: "Server", dependencies: [
             "Engine", "Model", "Tokenizer", "Sampling", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
