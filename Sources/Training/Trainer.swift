@@ -18,6 +18,8 @@ public final class Trainer {
     public internal(set) var step: Int
     /// Training windows consumed.
     public internal(set) var cursor: Int
+    /// FP16's dynamic loss scale (unused at other precisions).
+    public internal(set) var scaler = LossScaler()
     /// Slots that receive no gradient (the routing biases; the base weights when fine-tuning adapters).
     let frozen: (ParameterSpec) -> Bool
 
@@ -32,7 +34,7 @@ public final class Trainer {
         self.data = data
         self.parameters = parameters
         self.frozen = { $0.role == .routerBias || frozen($0) }
-        model = TrainingModel(config: config, parameters: parameters)
+        model = TrainingModel(config: config, parameters: parameters, precision: options.precision)
         optimizer = AdamW(options: options.adamW, like: parameters.zeros(frozen: self.frozen))
         step = 0
         cursor = 0
@@ -55,6 +57,10 @@ public final class Trainer {
         /// Peak bytes of block activations a micro-batch's backward pass needs kept, without and with recomputation.
         public let activationBytes: Int
         public let activationBytesRecomputing: Int
+        /// Whether the update was skipped because FP16 gradients overflowed (the loss scale was halved).
+        public let skipped: Bool
+        /// The FP16 loss scale the step used (1 at other precisions).
+        public let lossScale: Float
     }
 
     /// Takes one optimizer step.
@@ -64,11 +70,13 @@ public final class Trainer {
         var loss = 0.0, mtp = 0.0, balance = 0.0, tokens = 0
         var load: [Int: [Int]] = [:]
         var memory = (0, 0)
-        let scale = 1 / Float(options.accumulation)
+        let lossScale: Float = options.precision == .fp16 ? scaler.scale : 1
+        let scale = lossScale / Float(options.accumulation)
+        let compute = options.precision.computeWeights(parameters, config: config)
         for _ in 0..<options.accumulation {
             let batch = data.batch(cursor: cursor, sequences: options.batchSequences, seed: options.seed)
             cursor += options.batchSequences
-            let report = model.lossAndGradients(batch, parameters: parameters, options: options.loss, scale: scale,
+            let report = model.lossAndGradients(batch, parameters: compute, options: options.loss, scale: scale,
                                                 recompute: options.recompute, gradients: &gradients)
             memory = (max(memory.0, report.activationBytes), max(memory.1, report.activationBytesRecomputing))
             loss += report.loss / Double(options.accumulation)
@@ -77,14 +85,22 @@ public final class Trainer {
             tokens += report.targets
             for (layer, counts) in report.expertLoad { load[layer] = zip(load[layer] ?? counts.map { _ in 0 }, counts).map(+) }
         }
-        let norm = clipGradients(&gradients, maxNorm: options.clipNorm)
         let rate = options.schedule.rate(at: step)
-        optimizer.update(&parameters, gradients: gradients, learningRate: rate)
-        options.expertBalance.update(&parameters, config: config, load: load)
+        var norm = Float.nan, skipped = false
+        if options.precision == .fp16 {
+            skipped = !scaler.update(finite: gradients.isFinite)
+            if !skipped { gradients.scale(by: 1 / lossScale) }
+        }
+        if !skipped {
+            norm = clipGradients(&gradients, maxNorm: options.clipNorm)
+            optimizer.update(&parameters, gradients: gradients, learningRate: rate)
+            options.expertBalance.update(&parameters, config: config, load: load)
+        }
         step += 1
         return StepReport(step: step, loss: loss, mtpLoss: model.mtp.isEmpty ? nil : mtp, balanceLoss: balance, learningRate: rate,
                           gradientNorm: norm, tokens: tokens, seconds: Date().timeIntervalSince(start),
-                          imbalance: ExpertBalance.imbalance(load), activationBytes: memory.0, activationBytesRecomputing: memory.1)
+                          imbalance: ExpertBalance.imbalance(load), activationBytes: memory.0, activationBytesRecomputing: memory.1,
+                          skipped: skipped, lossScale: lossScale)
     }
 
     /// Mean next-token loss over at most `windows` held-out windows (nil when there is no held-out data).

@@ -24,14 +24,17 @@ public struct TrainingModel: Sendable {
 
     /// Binds the layers to `parameters`, which must hold the main model's layout; the MTP modules run when
     /// it holds theirs too.
-    public init(config c: ModelConfig, parameters p: ParameterSet) {
+    ///
+    /// - Parameter precision: the format of the products' activations (pass weights rounded by
+    ///   `Precision.computeWeights` to match).
+    public init(config c: ModelConfig, parameters p: ParameterSet, precision: Precision = .fp32) {
         config = c
         embedding = p.slot(ParameterLayout.embedding(c).name)
-        blocks = (0..<c.numHiddenLayers).map { TrainingBlock(config: c, layer: $0, in: p) }
-        let head = TrainingLinear(ParameterLayout.head(c) ?? ParameterLayout.embedding(c), in: p)
+        blocks = (0..<c.numHiddenLayers).map { TrainingBlock(config: c, layer: $0, in: p, precision: precision) }
+        let head = TrainingLinear(ParameterLayout.head(c) ?? ParameterLayout.embedding(c), in: p, precision: precision)
         output = OutputHead(norm: TrainingNorm(ParameterLayout.finalNorm(c), epsilon: c.rmsNormEps, in: p), head: head)
         let hasMTP = c.numNextnPredictLayers > 0 && p.contains(TensorNames.mtp(ParameterLayout.mtpLayer(c, depth: 1), .ehProj))
-        mtp = hasMTP ? (1...c.numNextnPredictLayers).map { TrainingMTP(config: c, depth: $0, head: head, in: p) } : []
+        mtp = hasMTP ? (1...c.numNextnPredictLayers).map { TrainingMTP(config: c, depth: $0, head: head, in: p, precision: precision) } : []
         rope = RotaryEmbedding(config: c)
     }
 

@@ -20,11 +20,14 @@ public struct TrainingOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Activation checkpointing: recompute each block's activations in the backward pass instead of keeping them.
     public var recompute: Bool
+    /// The format of the matrix products (FP32 master weights in every case).
+    public var precision: Precision
 
     public init(steps: Int = 100, sequenceLength: Int = 128, batchSequences: Int = 8, accumulation: Int = 1,
                 learningRate: Float = 1e-3, minimumLearningRate: Float? = nil, warmupSteps: Int = 10, clipNorm: Float = 1,
                 adamW: AdamW.Options = AdamW.Options(), loss: LossOptions = LossOptions(),
-                expertBalance: ExpertBalance = ExpertBalance(), seed: UInt64 = 0, recompute: Bool = false) {
+                expertBalance: ExpertBalance = ExpertBalance(), seed: UInt64 = 0, recompute: Bool = false,
+                precision: Precision = .fp32) {
         self.steps = steps
         self.sequenceLength = sequenceLength
         self.batchSequences = batchSequences
@@ -38,6 +41,7 @@ public struct TrainingOptions: Sendable, Equatable {
         self.expertBalance = expertBalance
         self.seed = seed
         self.recompute = recompute
+        self.precision = precision
     }
 
     /// Tokens predicted per optimizer step.

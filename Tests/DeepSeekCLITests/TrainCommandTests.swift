@@ -60,6 +60,7 @@ struct TrainCommandTests {
         (["--batch-tokens", "33"], "--batch-tokens"),
         (["--resume"], "no checkpoint"),
         (["--save-dtype", "q4"], "--save-dtype"),
+        (["--precision", "fp8"], "--precision"),
     ])
     func badInputIsAOneLineError(change: [String], message: String) throws {
         let out = CLI.temporaryPath("train")

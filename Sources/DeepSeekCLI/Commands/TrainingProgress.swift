@@ -28,6 +28,7 @@ enum TrainingProgress {
             if let mtp = report.mtpLoss { line += String(format: "  mtp %.4f", mtp) }
             line += String(format: "  lr %.2e  |g| %.3f  %.0f tok/s  ETA %@", report.learningRate, report.gradientNorm,
                            Double(report.tokens) / max(report.seconds, 1e-9), duration(eta))
+            if report.skipped { line += String(format: "  (fp16 overflow: step skipped, loss scale now %.0f)", trainer.scaler.scale) }
             if let heldOut {
                 FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + line + String(format: "  held-out %.4f (ppl %.2f)\n", heldOut, exp(heldOut))).utf8))
             } else {

@@ -21,8 +21,12 @@ struct TrainingOptionGroup: ParsableArguments {
     @Option(help: "Step γ of the auxiliary-loss-free routing bias update (0: off).") var biasUpdateRate: Float = 1e-3
     @Option(help: "Seed of the data order (and of a new model's weights).") var seed: UInt64 = 0
     @Flag(help: "Activation checkpointing: recompute each layer's activations in the backward pass instead of keeping them.") var recompute = false
+    @Option(help: "Format of the matrix products: fp32, bf16 or fp16 (with dynamic loss scaling); master weights stay FP32.") var precision: String = "fp32"
 
     func options() throws -> TrainingOptions {
+        guard let precision = Precision(rawValue: precision) else {
+            throw ValidationError("--precision must be fp32, bf16 or fp16, got '\(self.precision)'")
+        }
         var sequences = batchSequences
         if let batchTokens {
             guard batchTokens > 0, batchTokens % sequenceLength == 0 else {
@@ -35,7 +39,7 @@ struct TrainingOptionGroup: ParsableArguments {
             learningRate: learningRate, minimumLearningRate: minimumLearningRate, warmupSteps: warmupSteps, clipNorm: clipNorm,
             adamW: AdamW.Options(beta1: beta1, beta2: beta2, weightDecay: weightDecay),
             loss: LossOptions(balanceCoefficient: balanceLoss, mtpWeight: mtpWeight),
-            expertBalance: ExpertBalance(rate: biasUpdateRate), seed: seed, recompute: recompute)
+            expertBalance: ExpertBalance(rate: biasUpdateRate), seed: seed, recompute: recompute, precision: precision)
         try options.validate()
         return options
     }

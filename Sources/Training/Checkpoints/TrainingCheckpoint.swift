@@ -39,7 +39,8 @@ public enum TrainingCheckpoint {
         let state = JSONValue.object(JSONObject([
             ("step", .int(trainer.step)), ("cursor", .int(trainer.cursor)), ("optimizer_step", .int(trainer.optimizer.step)),
             ("seed", .string(String(o.seed))), ("sequence_length", .int(o.sequenceLength)), ("batch_sequences", .int(o.batchSequences)),
-            ("accumulation", .int(o.accumulation)),
+            ("accumulation", .int(o.accumulation)), ("loss_scale", .double(Double(trainer.scaler.scale))),
+            ("loss_scale_good_steps", .int(trainer.scaler.goodSteps)),
         ]))
         try Data(state.serialized(pythonSeparators: true, indent: 2).utf8).write(to: partial.appendingPathComponent(stateFile), options: .atomic)
 
@@ -95,5 +96,9 @@ public enum TrainingCheckpoint {
         trainer.optimizer = optimizer
         trainer.step = step
         trainer.cursor = cursor
+        if let scale = state["loss_scale"]?.doubleValue, let good = state["loss_scale_good_steps"]?.intValue {
+            trainer.scaler.scale = Float(scale)
+            trainer.scaler.goodSteps = good
+        }
     }
 }

@@ -22,21 +22,21 @@ struct TrainingAttention: Sendable {
     let kvLoraRank: Int
     let softmaxScale: Float
 
-    init(config c: ModelConfig, layer l: Int, in p: ParameterSet) {
+    init(config c: ModelConfig, layer l: Int, in p: ParameterSet, precision: Precision) {
         let spec = { (part: TensorNames.AttentionPart) in ParameterLayout.attention(c, l, part) }
         if c.qLoraRank != nil {
             qProj = nil
-            qAProj = TrainingLinear(spec(.qAProj)!, bias: spec(.qAProjBias), in: p)
+            qAProj = TrainingLinear(spec(.qAProj)!, bias: spec(.qAProjBias), in: p, precision: precision)
             qANorm = TrainingNorm(spec(.qANorm)!, epsilon: c.rmsNormEps, in: p)
-            qBProj = TrainingLinear(spec(.qBProj)!, in: p)
+            qBProj = TrainingLinear(spec(.qBProj)!, in: p, precision: precision)
         } else {
-            qProj = TrainingLinear(spec(.qProj)!, in: p)
+            qProj = TrainingLinear(spec(.qProj)!, in: p, precision: precision)
             (qAProj, qANorm, qBProj) = (nil, nil, nil)
         }
-        kvAProjWithMQA = TrainingLinear(spec(.kvAProjWithMQA)!, bias: spec(.kvAProjWithMQABias), in: p)
+        kvAProjWithMQA = TrainingLinear(spec(.kvAProjWithMQA)!, bias: spec(.kvAProjWithMQABias), in: p, precision: precision)
         kvANorm = TrainingNorm(spec(.kvANorm)!, epsilon: c.rmsNormEps, in: p)
-        kvBProj = TrainingLinear(spec(.kvBProj)!, in: p)
-        oProj = TrainingLinear(spec(.oProj)!, bias: spec(.oProjBias), in: p)
+        kvBProj = TrainingLinear(spec(.kvBProj)!, in: p, precision: precision)
+        oProj = TrainingLinear(spec(.oProj)!, bias: spec(.oProjBias), in: p, precision: precision)
         heads = c.numAttentionHeads
         qkNopeDim = c.qkNopeHeadDim
         qkRopeDim = c.qkRopeHeadDim

@@ -14,13 +14,13 @@ struct TrainingBlock: Sendable {
     let postAttentionNorm: TrainingNorm
     let feedForward: FeedForward
 
-    init(config c: ModelConfig, layer l: Int, in p: ParameterSet) {
+    init(config c: ModelConfig, layer l: Int, in p: ParameterSet, precision: Precision) {
         inputNorm = TrainingNorm(ParameterLayout.inputNorm(c, l), epsilon: c.rmsNormEps, in: p)
-        attention = TrainingAttention(config: c, layer: l, in: p)
+        attention = TrainingAttention(config: c, layer: l, in: p, precision: precision)
         postAttentionNorm = TrainingNorm(ParameterLayout.postAttentionNorm(c, l), epsilon: c.rmsNormEps, in: p)
         feedForward = c.isMoELayer(l)
-            ? .moe(TrainingMoE(config: c, layer: l, in: p))
-            : .dense(TrainingMLP(in: p) { ParameterLayout.denseMLP(c, l, $0) })
+            ? .moe(TrainingMoE(config: c, layer: l, in: p, precision: precision))
+            : .dense(TrainingMLP(in: p, precision: precision) { ParameterLayout.denseMLP(c, l, $0) })
     }
 
     var isMoE: Bool {

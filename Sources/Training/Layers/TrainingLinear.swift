@@ -9,17 +9,20 @@ struct TrainingLinear: Sendable {
     let bias: Int?
     let inputSize: Int
     let outputSize: Int
+    /// The format the product's operands are rounded to (the weights by the caller, see `Precision`).
+    let precision: Precision
 
-    init(_ spec: ParameterSpec, bias biasSpec: ParameterSpec? = nil, in parameters: ParameterSet) {
+    init(_ spec: ParameterSpec, bias biasSpec: ParameterSpec? = nil, in parameters: ParameterSet, precision: Precision = .fp32) {
         weight = parameters.slot(spec.name)
         bias = parameters.slot(biasSpec)
         outputSize = spec.shape[0]
         inputSize = spec.shape[1]
+        self.precision = precision
     }
 
     /// - Parameter x: `[tokens, inputSize]`. - Returns: `[tokens, outputSize]`.
     func forward(_ x: [Float], tokens: Int, _ p: ParameterSet) -> [Float] {
-        var y = gemm(x, p.values[weight], m: tokens, n: outputSize, k: inputSize, bTransposed: true)
+        var y = gemm(precision.rounded(x), p.values[weight], m: tokens, n: outputSize, k: inputSize, bTransposed: true)
         if let bias {
             let b = p.values[bias]
             for t in 0..<tokens { for o in 0..<outputSize { y[t * outputSize + o] += b[o] } }
@@ -34,6 +37,7 @@ struct TrainingLinear: Sendable {
     ///   - x: the forward pass's input `[tokens, inputSize]`.
     /// - Returns: `dx` `[tokens, inputSize]`.
     func backward(_ dy: [Float], input x: [Float], tokens: Int, _ p: ParameterSet, _ g: inout ParameterSet) -> [Float] {
+        let dy = precision.rounded(dy)
         accumulateGradients(dy, input: x, tokens: tokens, &g)
         return gemm(dy, p.values[weight], m: tokens, n: inputSize, k: outputSize)
     }
@@ -41,7 +45,7 @@ struct TrainingLinear: Sendable {
     /// The parameter half of `backward`, for layers whose input gradient is not needed (the first ones).
     func accumulateGradients(_ dy: [Float], input x: [Float], tokens: Int, _ g: inout ParameterSet) {
         if !g.values[weight].isEmpty {
-            gemm(&g.values[weight], dy, x, m: outputSize, n: inputSize, k: tokens, aTransposed: true, accumulate: true)
+            gemm(&g.values[weight], dy, precision.rounded(x), m: outputSize, n: inputSize, k: tokens, aTransposed: true, accumulate: true)
         }
         if let bias, !g.values[bias].isEmpty {
             for t in 0..<tokens { for o in 0..<outputSize { g.values[bias][o] += dy[t * outputSize + o] } }

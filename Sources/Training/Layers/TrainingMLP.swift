@@ -8,10 +8,10 @@ struct TrainingMLP: Sendable {
     let up: TrainingLinear
     let down: TrainingLinear
 
-    init(in parameters: ParameterSet, spec: (TensorNames.Projection) -> ParameterSpec) {
-        gate = TrainingLinear(spec(.gate), in: parameters)
-        up = TrainingLinear(spec(.up), in: parameters)
-        down = TrainingLinear(spec(.down), in: parameters)
+    init(in parameters: ParameterSet, precision: Precision, spec: (TensorNames.Projection) -> ParameterSpec) {
+        gate = TrainingLinear(spec(.gate), in: parameters, precision: precision)
+        up = TrainingLinear(spec(.up), in: parameters, precision: precision)
+        down = TrainingLinear(spec(.down), in: parameters, precision: precision)
     }
 
     /// What the backward pass needs of a forward pass.

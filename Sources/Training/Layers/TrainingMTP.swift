@@ -13,12 +13,12 @@ struct TrainingMTP: Sendable {
     let block: TrainingBlock
     let output: OutputHead
 
-    init(config c: ModelConfig, depth: Int, head: TrainingLinear, in p: ParameterSet) {
+    init(config c: ModelConfig, depth: Int, head: TrainingLinear, in p: ParameterSet, precision: Precision) {
         self.depth = depth
         enorm = TrainingNorm(ParameterLayout.mtp(c, depth: depth, .enorm), epsilon: c.rmsNormEps, in: p)
         hnorm = TrainingNorm(ParameterLayout.mtp(c, depth: depth, .hnorm), epsilon: c.rmsNormEps, in: p)
-        ehProj = TrainingLinear(ParameterLayout.mtp(c, depth: depth, .ehProj), in: p)
-        block = TrainingBlock(config: c, layer: ParameterLayout.mtpLayer(c, depth: depth), in: p)
+        ehProj = TrainingLinear(ParameterLayout.mtp(c, depth: depth, .ehProj), in: p, precision: precision)
+        block = TrainingBlock(config: c, layer: ParameterLayout.mtpLayer(c, depth: depth), in: p, precision: precision)
         output = OutputHead(norm: TrainingNorm(ParameterLayout.mtp(c, depth: depth, .sharedHeadNorm), epsilon: c.rmsNormEps, in: p), head: head)
     }
 

@@ -16,13 +16,13 @@ struct TrainingMoE: Sendable {
     let experts: [TrainingMLP]
     let shared: TrainingMLP?
 
-    init(config c: ModelConfig, layer l: Int, in p: ParameterSet) {
+    init(config c: ModelConfig, layer l: Int, in p: ParameterSet, precision: Precision) {
         let specs = ParameterLayout.router(c, l)
         router = TrainingLinear(specs.weight, in: p)
         correctionBias = p.slot(specs.bias)
         rule = RoutingRule(config: c)
-        experts = (0..<rule.experts).map { e in TrainingMLP(in: p) { ParameterLayout.expert(c, l, e, $0) } }
-        shared = c.nSharedExperts > 0 ? TrainingMLP(in: p) { ParameterLayout.sharedExpert(c, l, $0) } : nil
+        experts = (0..<rule.experts).map { e in TrainingMLP(in: p, precision: precision) { ParameterLayout.expert(c, l, e, $0) } }
+        shared = c.nSharedExperts > 0 ? TrainingMLP(in: p, precision: precision) { ParameterLayout.sharedExpert(c, l, $0) } : nil
     }
 
     /// What the backward pass needs of a forward pass.
