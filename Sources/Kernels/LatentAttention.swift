@@ -16,10 +16,10 @@ public struct LatentAttentionShape: Sendable {
         self.kvLoraRank = kvLoraRank
     }
 
-    var qkHeadDim: Int { qkNopeDim + qkRopeDim }
-    var latentWidth: Int { kvLoraRank + qkRopeDim }
+    public var qkHeadDim: Int { qkNopeDim + qkRopeDim }
+    public var latentWidth: Int { kvLoraRank + qkRopeDim }
     /// Rows of `kv_b_proj` per head: the key part, then the value part.
-    var kvBRowsPerHead: Int { qkNopeDim + vHeadDim }
+    public var kvBRowsPerHead: Int { qkNopeDim + vHeadDim }
 }
 
 /// Causal MLA attention computed directly over the latent cache ("weight absorption",

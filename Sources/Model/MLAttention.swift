@@ -1,5 +1,13 @@
 import Kernels
 
+extension LatentAttentionShape {
+    /// The attention dimensions of `config`.
+    public init(config c: ModelConfig) {
+        self.init(heads: c.numAttentionHeads, qkNopeDim: c.qkNopeHeadDim, qkRopeDim: c.qkRopeHeadDim,
+                  vHeadDim: c.vHeadDim, kvLoraRank: c.kvLoraRank)
+    }
+}
+
 /// Multi-head latent attention (DeepSeek-V2 §2.1): keys and values are rebuilt from a
 /// compressed latent `c_KV` plus one rotary key `k_rope` shared by all heads, and only
 /// those are cached.
@@ -17,19 +25,11 @@ public struct MLAttention: Sendable {
     /// `kv_b_proj`'s key half transposed per head, for the absorbed form.
     let absorbedKeys: AbsorbedKeys
     let oProj: Linear
-    let heads: Int
-    let qkNopeDim: Int
-    let qkRopeDim: Int
-    let vHeadDim: Int
-    let kvLoraRank: Int
+    let shape: LatentAttentionShape
     let softmaxScale: Float
 
     init(config c: ModelConfig, layer l: Int, loader: WeightLoader) throws {
-        heads = c.numAttentionHeads
-        qkNopeDim = c.qkNopeHeadDim
-        qkRopeDim = c.qkRopeHeadDim
-        vHeadDim = c.vHeadDim
-        kvLoraRank = c.kvLoraRank
+        shape = LatentAttentionShape(config: c)
         softmaxScale = c.softmaxScale
         // Every part this config has is in the layout; `!` below reads parts the config guarantees.
         let spec = { (part: TensorNames.AttentionPart) in ParameterLayout.attention(c, l, part) }
@@ -46,12 +46,9 @@ public struct MLAttention: Sendable {
         kvANorm = try loader.rmsNorm(spec(.kvANorm)!)
         kvBProj = try loader.linear(spec(.kvBProj)!)
         oProj = try loader.linear(spec(.oProj)!, bias: spec(.oProjBias))
-        absorbedKeys = AbsorbedKeys(kvB: kvBProj.weight, shape: LatentAttentionShape(
-            heads: heads, qkNopeDim: qkNopeDim, qkRopeDim: qkRopeDim, vHeadDim: vHeadDim, kvLoraRank: kvLoraRank))
+        absorbedKeys = AbsorbedKeys(kvB: kvBProj.weight, shape: shape)
     }
 
-    var qkHeadDim: Int { qkNopeDim + qkRopeDim }
-    var latentWidth: Int { kvLoraRank + qkRopeDim }
 
     /// Queries `[tokens, heads, qkHeadDim]` from the first projection of `x` (`q_proj`, or `q_a_proj`
     /// to be normalised and expanded), with the rotary part rotated.
@@ -62,8 +59,8 @@ public struct MLAttention: Sendable {
             q = qBProj!(q, tokens: tokens, path: path)
         }
         for t in 0..<tokens {
-            for h in 0..<heads {
-                rotate(&q, offset: (t * heads + h) * qkHeadDim + qkNopeDim, count: qkRopeDim,
+            for h in 0..<shape.heads {
+                rotate(&q, offset: (t * shape.heads + h) * shape.qkHeadDim + shape.qkNopeDim, count: shape.qkRopeDim,
                        cos: angles[t].cos, sin: angles[t].sin, interleaved: interleaved)
             }
         }
@@ -74,9 +71,9 @@ public struct MLAttention: Sendable {
     /// then rotated `k_rope`.
     func latents(_ projected: [Float], tokens: Int, angles: [(cos: [Float], sin: [Float])], interleaved: Bool) -> [Float] {
         var kv = projected
-        kvANorm(&kv, rows: tokens, stride: latentWidth)
+        kvANorm(&kv, rows: tokens, stride: shape.latentWidth)
         for t in 0..<tokens {
-            rotate(&kv, offset: t * latentWidth + kvLoraRank, count: qkRopeDim,
+            rotate(&kv, offset: t * shape.latentWidth + shape.kvLoraRank, count: shape.qkRopeDim,
                    cos: angles[t].cos, sin: angles[t].sin, interleaved: interleaved)
         }
         return kv
@@ -92,13 +89,12 @@ public struct MLAttention: Sendable {
         case absorbed
     }
 
-    var shape: LatentAttentionShape { absorbedKeys.shape }
 
     /// The cheaper form for `tokens` new positions after `start` cached ones.
     func cheaperForm(tokens: Int, start: Int) -> Form {
         let positions = start + tokens
-        let expanded = positions * kvBProj.outputSize * kvLoraRank + tokens * positions * heads * (qkHeadDim + vHeadDim)
-        let absorbed = tokens * heads * (qkNopeDim + vHeadDim) * kvLoraRank + tokens * positions * heads * (2 * kvLoraRank + qkRopeDim)
+        let expanded = positions * kvBProj.outputSize * shape.kvLoraRank + tokens * positions * shape.heads * (shape.qkHeadDim + shape.vHeadDim)
+        let absorbed = tokens * shape.heads * (shape.qkNopeDim + shape.vHeadDim) * shape.kvLoraRank + tokens * positions * shape.heads * (2 * shape.kvLoraRank + shape.qkRopeDim)
         return absorbed < expanded ? .absorbed : .expanded
     }
 
@@ -115,11 +111,11 @@ public struct MLAttention: Sendable {
         let projected = Linear.grouped([(qProj ?? qAProj!, x), (kvAProjWithMQA, x)], tokens: tokens, path: path)
         let q = queries(projected[0], tokens: tokens, angles: angles.values, interleaved: angles.interleaved, path: path)
         let kv = latents(projected[1], tokens: tokens, angles: angles.values, interleaved: angles.interleaved)
-        var attended = [Float](repeating: 0, count: tokens * heads * vHeadDim)
-        let queryWidth = heads * qkHeadDim, outputWidth = heads * vHeadDim
+        var attended = [Float](repeating: 0, count: tokens * shape.heads * shape.vHeadDim)
+        let queryWidth = shape.heads * shape.qkHeadDim, outputWidth = shape.heads * shape.vHeadDim
         for span in layout.spans {
             cache.write(layer: layer, table: span.table, start: span.start,
-                        latents: Array(kv[(span.row * latentWidth)..<((span.row + span.count) * latentWidth)]))
+                        latents: Array(kv[(span.row * shape.latentWidth)..<((span.row + span.count) * shape.latentWidth)]))
             let query = Array(q[(span.row * queryWidth)..<((span.row + span.count) * queryWidth)])
             let chosen = form == .automatic ? cheaperForm(tokens: span.count, start: span.start) : form
             let output = cache.withRows(layer: layer, table: span.table) { rows in
@@ -143,15 +139,15 @@ public struct MLAttention: Sendable {
     func expandedAttention(_ q: [Float], tokens: Int, start: Int, cached: LatentRows,
                            block: Int = MLAttention.expansionBlock) -> [Float] {
         let positions = start + tokens
-        let perHead = qkNopeDim + vHeadDim
+        let perHead = shape.qkNopeDim + shape.vHeadDim
         let block = min(positions, block)
-        var output = [Float](repeating: 0, count: tokens * heads * vHeadDim)
-        var keys = [Float](repeating: 0, count: positions * qkHeadDim)
-        var values = [Float](repeating: 0, count: positions * vHeadDim)
-        var query = [Float](repeating: 0, count: tokens * qkHeadDim)
-        var cKV = [Float](repeating: 0, count: block * kvLoraRank)
-        var rowsOfBlock = [Float](repeating: 0, count: block * latentWidth)
-        for h in 0..<heads {
+        var output = [Float](repeating: 0, count: tokens * shape.heads * shape.vHeadDim)
+        var keys = [Float](repeating: 0, count: positions * shape.qkHeadDim)
+        var values = [Float](repeating: 0, count: positions * shape.vHeadDim)
+        var query = [Float](repeating: 0, count: tokens * shape.qkHeadDim)
+        var cKV = [Float](repeating: 0, count: block * shape.kvLoraRank)
+        var rowsOfBlock = [Float](repeating: 0, count: block * shape.latentWidth)
+        for h in 0..<shape.heads {
             // This head's keys and values (eq. 9–11 of the V2 paper): its rows of kv_b_proj times every
             // latent, a block of positions at a time, so only this head's keys and values grow with the cache.
             let rows = kvBProj.outputs((h * perHead)..<((h + 1) * perHead))
@@ -159,27 +155,27 @@ public struct MLAttention: Sendable {
                 let count = min(block, positions - first)
                 rowsOfBlock.withUnsafeMutableBufferPointer { cached.copy(rows: first..<(first + count), into: $0.baseAddress!) }
                 for p in 0..<count {
-                    let row = p * latentWidth
-                    cKV.replaceSubrange((p * kvLoraRank)..<((p + 1) * kvLoraRank), with: rowsOfBlock[row..<(row + kvLoraRank)])
+                    let row = p * shape.latentWidth
+                    cKV.replaceSubrange((p * shape.kvLoraRank)..<((p + 1) * shape.kvLoraRank), with: rowsOfBlock[row..<(row + shape.kvLoraRank)])
                 }
                 let expanded = rows(cKV, tokens: count)  // the first `count` rows of the block buffer
                 for i in 0..<count {
-                    let p = first + i, source = i * perHead, key = p * qkHeadDim, value = p * vHeadDim
-                    keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
-                    keys.replaceSubrange((key + qkNopeDim)..<(key + qkHeadDim), with: rowsOfBlock[(i * latentWidth + kvLoraRank)..<((i + 1) * latentWidth)])
-                    values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
+                    let p = first + i, source = i * perHead, key = p * shape.qkHeadDim, value = p * shape.vHeadDim
+                    keys[key..<(key + shape.qkNopeDim)] = expanded[source..<(source + shape.qkNopeDim)]
+                    keys.replaceSubrange((key + shape.qkNopeDim)..<(key + shape.qkHeadDim), with: rowsOfBlock[(i * shape.latentWidth + shape.kvLoraRank)..<((i + 1) * shape.latentWidth)])
+                    values[value..<(value + shape.vHeadDim)] = expanded[(source + shape.qkNopeDim)..<(source + perHead)]
                 }
             }
             for t in 0..<tokens {
-                let source = (t * heads + h) * qkHeadDim
-                query[(t * qkHeadDim)..<((t + 1) * qkHeadDim)] = q[source..<(source + qkHeadDim)]
+                let source = (t * shape.heads + h) * shape.qkHeadDim
+                query[(t * shape.qkHeadDim)..<((t + 1) * shape.qkHeadDim)] = q[source..<(source + shape.qkHeadDim)]
             }
             let attended = causalAttention(
                 query: query, keys: keys, values: values, heads: 1, queryTokens: tokens, keyTokens: positions,
-                keyDim: qkHeadDim, valueDim: vHeadDim, firstQueryPosition: start, scale: softmaxScale)
+                keyDim: shape.qkHeadDim, valueDim: shape.vHeadDim, firstQueryPosition: start, scale: softmaxScale)
             for t in 0..<tokens {
-                let target = (t * heads + h) * vHeadDim
-                output[target..<(target + vHeadDim)] = attended[(t * vHeadDim)..<((t + 1) * vHeadDim)]
+                let target = (t * shape.heads + h) * shape.vHeadDim
+                output[target..<(target + shape.vHeadDim)] = attended[(t * shape.vHeadDim)..<((t + 1) * shape.vHeadDim)]
             }
         }
         return output

@@ -42,7 +42,7 @@ import Testing
         _ = try model.forward(tokens: prompt, cache: &cache)
         let attention = model.layers[0].attention
         let tokens = 3, start = prompt.count - tokens
-        let q = (0..<(tokens * attention.heads * attention.qkHeadDim)).map { Float(sin(Double($0) * 0.37)) }
+        let q = (0..<(tokens * attention.shape.heads * attention.shape.qkHeadDim)).map { Float(sin(Double($0) * 0.37)) }
         cache.storage.withRows(layer: 0, table: cache.table) { rows in
             let whole = attention.expandedAttention(q, tokens: tokens, start: start, cached: rows, block: prompt.count)
             for block in [1, 3, 4, 5, 8] {

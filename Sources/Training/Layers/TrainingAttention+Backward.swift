@@ -17,34 +17,34 @@ extension TrainingAttention {
             gradient: dAttended, shape: shape(batch))
 
         // Keys and values back into kv_b_proj's output; the shared rotary key collects every head's gradient.
-        let perHead = qkNopeDim + vHeadDim
-        var dExpanded = [Float](repeating: 0, count: rows * heads * perHead)
-        var dLatent = [Float](repeating: 0, count: rows * latentWidth)
+        let perHead = shape.qkNopeDim + shape.vHeadDim
+        var dExpanded = [Float](repeating: 0, count: rows * shape.heads * perHead)
+        var dLatent = [Float](repeating: 0, count: rows * shape.latentWidth)
         for r in 0..<rows {
-            for h in 0..<heads {
-                let target = (r * heads + h) * perHead, key = (r * heads + h) * qkHeadDim, value = (r * heads + h) * vHeadDim
-                dExpanded[target..<(target + qkNopeDim)] = dKeys[key..<(key + qkNopeDim)]
-                dExpanded[(target + qkNopeDim)..<(target + perHead)] = dValues[value..<(value + vHeadDim)]
-                for i in 0..<qkRopeDim { dLatent[r * latentWidth + kvLoraRank + i] += dKeys[key + qkNopeDim + i] }
+            for h in 0..<shape.heads {
+                let target = (r * shape.heads + h) * perHead, key = (r * shape.heads + h) * shape.qkHeadDim, value = (r * shape.heads + h) * shape.vHeadDim
+                dExpanded[target..<(target + shape.qkNopeDim)] = dKeys[key..<(key + shape.qkNopeDim)]
+                dExpanded[(target + shape.qkNopeDim)..<(target + perHead)] = dValues[value..<(value + shape.vHeadDim)]
+                for i in 0..<shape.qkRopeDim { dLatent[r * shape.latentWidth + shape.kvLoraRank + i] += dKeys[key + shape.qkNopeDim + i] }
             }
             let angle = angles.values[r % batch.length]
-            rotateBackward(&dLatent, offset: r * latentWidth + kvLoraRank, count: qkRopeDim, cos: angle.cos, sin: angle.sin,
+            rotateBackward(&dLatent, offset: r * shape.latentWidth + shape.kvLoraRank, count: shape.qkRopeDim, cos: angle.cos, sin: angle.sin,
                            interleaved: angles.interleaved)
         }
         dKeys = []
         dValues = []
         let dCKV = kvBProj.backward(dExpanded, input: s.cKV, tokens: rows, p, &g)
-        var dCKVStrided = [Float](repeating: 0, count: rows * latentWidth)
+        var dCKVStrided = [Float](repeating: 0, count: rows * shape.latentWidth)
         for r in 0..<rows {
-            dCKVStrided[(r * latentWidth)..<(r * latentWidth + kvLoraRank)] = dCKV[(r * kvLoraRank)..<((r + 1) * kvLoraRank)]
+            dCKVStrided[(r * shape.latentWidth)..<(r * shape.latentWidth + shape.kvLoraRank)] = dCKV[(r * shape.kvLoraRank)..<((r + 1) * shape.kvLoraRank)]
         }
-        kvANorm.backward(dCKVStrided, input: s.kvA, rows: rows, stride: latentWidth, into: &dLatent, p, &g)
+        kvANorm.backward(dCKVStrided, input: s.kvA, rows: rows, stride: shape.latentWidth, into: &dLatent, p, &g)
         var dx = kvAProjWithMQA.backward(dLatent, input: x, tokens: rows, p, &g)
 
         for r in 0..<rows {
             let angle = angles.values[r % batch.length]
-            for h in 0..<heads {
-                rotateBackward(&dQueries, offset: (r * heads + h) * qkHeadDim + qkNopeDim, count: qkRopeDim,
+            for h in 0..<shape.heads {
+                rotateBackward(&dQueries, offset: (r * shape.heads + h) * shape.qkHeadDim + shape.qkNopeDim, count: shape.qkRopeDim,
                                cos: angle.cos, sin: angle.sin, interleaved: angles.interleaved)
             }
         }

@@ -15,11 +15,7 @@ struct TrainingAttention: Sendable {
     let kvANorm: TrainingNorm
     let kvBProj: TrainingLinear
     let oProj: TrainingLinear
-    let heads: Int
-    let qkNopeDim: Int
-    let qkRopeDim: Int
-    let vHeadDim: Int
-    let kvLoraRank: Int
+    let shape: LatentAttentionShape
     let softmaxScale: Float
 
     init(config c: ModelConfig, layer l: Int, in p: ParameterSet, precision: Precision) {
@@ -37,16 +33,10 @@ struct TrainingAttention: Sendable {
         kvANorm = TrainingNorm(spec(.kvANorm)!, epsilon: c.rmsNormEps, in: p)
         kvBProj = TrainingLinear(spec(.kvBProj)!, in: p, precision: precision)
         oProj = TrainingLinear(spec(.oProj)!, bias: spec(.oProjBias), in: p, precision: precision)
-        heads = c.numAttentionHeads
-        qkNopeDim = c.qkNopeHeadDim
-        qkRopeDim = c.qkRopeHeadDim
-        vHeadDim = c.vHeadDim
-        kvLoraRank = c.kvLoraRank
+        shape = LatentAttentionShape(config: c)
         softmaxScale = c.softmaxScale
     }
 
-    var qkHeadDim: Int { qkNopeDim + qkRopeDim }
-    var latentWidth: Int { kvLoraRank + qkRopeDim }
 
     /// What the backward pass needs of a forward pass.
     struct Saved {
@@ -68,8 +58,8 @@ struct TrainingAttention: Sendable {
     }
 
     func shape(_ batch: BatchShape) -> CausalSelfAttentionShape {
-        CausalSelfAttentionShape(sequences: batch.sequences, length: batch.length, heads: heads,
-                                 keyDim: qkHeadDim, valueDim: vHeadDim, scale: softmaxScale)
+        CausalSelfAttentionShape(sequences: batch.sequences, length: batch.length, heads: shape.heads,
+                                 keyDim: shape.qkHeadDim, valueDim: shape.vHeadDim, scale: softmaxScale)
     }
 
     /// - Parameters:
@@ -88,30 +78,30 @@ struct TrainingAttention: Sendable {
         }
         for r in 0..<rows {
             let angle = angles.values[r % batch.length]
-            for h in 0..<heads {
-                rotate(&queries, offset: (r * heads + h) * qkHeadDim + qkNopeDim, count: qkRopeDim,
+            for h in 0..<shape.heads {
+                rotate(&queries, offset: (r * shape.heads + h) * shape.qkHeadDim + shape.qkNopeDim, count: shape.qkRopeDim,
                        cos: angle.cos, sin: angle.sin, interleaved: angles.interleaved)
             }
         }
         let kvA = kvAProjWithMQA.forward(x, tokens: rows, p)
         var latent = kvA
-        kvANorm.forward(&latent, rows: rows, stride: latentWidth, p)
-        var cKV = [Float](repeating: 0, count: rows * kvLoraRank)
+        kvANorm.forward(&latent, rows: rows, stride: shape.latentWidth, p)
+        var cKV = [Float](repeating: 0, count: rows * shape.kvLoraRank)
         for r in 0..<rows {
-            cKV[(r * kvLoraRank)..<((r + 1) * kvLoraRank)] = latent[(r * latentWidth)..<(r * latentWidth + kvLoraRank)]
+            cKV[(r * shape.kvLoraRank)..<((r + 1) * shape.kvLoraRank)] = latent[(r * shape.latentWidth)..<(r * shape.latentWidth + shape.kvLoraRank)]
             let angle = angles.values[r % batch.length]
-            rotate(&latent, offset: r * latentWidth + kvLoraRank, count: qkRopeDim, cos: angle.cos, sin: angle.sin, interleaved: angles.interleaved)
+            rotate(&latent, offset: r * shape.latentWidth + shape.kvLoraRank, count: shape.qkRopeDim, cos: angle.cos, sin: angle.sin, interleaved: angles.interleaved)
         }
         let expanded = kvBProj.forward(cKV, tokens: rows, p)
-        var keys = [Float](repeating: 0, count: rows * heads * qkHeadDim)
-        var values = [Float](repeating: 0, count: rows * heads * vHeadDim)
-        let perHead = qkNopeDim + vHeadDim
+        var keys = [Float](repeating: 0, count: rows * shape.heads * shape.qkHeadDim)
+        var values = [Float](repeating: 0, count: rows * shape.heads * shape.vHeadDim)
+        let perHead = shape.qkNopeDim + shape.vHeadDim
         for r in 0..<rows {
-            for h in 0..<heads {
-                let source = (r * heads + h) * perHead, key = (r * heads + h) * qkHeadDim, value = (r * heads + h) * vHeadDim
-                keys[key..<(key + qkNopeDim)] = expanded[source..<(source + qkNopeDim)]
-                keys[(key + qkNopeDim)..<(key + qkHeadDim)] = latent[(r * latentWidth + kvLoraRank)..<((r + 1) * latentWidth)]
-                values[value..<(value + vHeadDim)] = expanded[(source + qkNopeDim)..<(source + perHead)]
+            for h in 0..<shape.heads {
+                let source = (r * shape.heads + h) * perHead, key = (r * shape.heads + h) * shape.qkHeadDim, value = (r * shape.heads + h) * shape.vHeadDim
+                keys[key..<(key + shape.qkNopeDim)] = expanded[source..<(source + shape.qkNopeDim)]
+                keys[(key + shape.qkNopeDim)..<(key + shape.qkHeadDim)] = latent[(r * shape.latentWidth + shape.kvLoraRank)..<((r + 1) * shape.latentWidth)]
+                values[value..<(value + shape.vHeadDim)] = expanded[(source + shape.qkNopeDim)..<(source + perHead)]
             }
         }
         let (attended, logSumExp) = causalSelfAttention(query: queries, keys: keys, values: values, shape: shape(batch))
