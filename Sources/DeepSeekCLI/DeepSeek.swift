@@ -8,7 +8,7 @@ struct DeepSeek: AsyncParsableCommand {
         commandName: "deepseek",
         abstract: "Run DeepSeek-V2/V3-family models on the CPU.",
         subcommands: [Generate.self, Chat.self, Tokenize.self, Detokenize.self, Template.self, Logits.self, Info.self, Init.self,
-                      Quantize.self, PerplexityCommand.self, Bench.self, Serve.self, BenchServe.self, Train.self])
+                      Quantize.self, PerplexityCommand.self, Bench.self, Serve.self, BenchServe.self, Train.self, Finetune.self, MergeLoRA.self, TokenizerCommand.self])
 
     /// Parses and runs the command. Every error is one line on stderr with a non-zero exit; help and
     /// usage text appear only when asked for (`--help`).

@@ -9,6 +9,11 @@ public struct ParameterReader {
     /// Opens `directory`'s weights for `config`.
     public init(directory: String, config: ModelConfig) throws {
         let checkpoint = try mappingTensorErrors { try Checkpoint(directory: directory, residency: .mapped) }
+        self.init(checkpoint: checkpoint, config: config)
+    }
+
+    /// Reads `checkpoint`'s weights for `config`.
+    public init(checkpoint: Checkpoint, config: ModelConfig) {
         loader = WeightLoader(checkpoint: checkpoint, config: config, mapped: true)
     }
 

@@ -8,6 +8,8 @@ public final class Checkpoint: Sendable {
     public let directory: String
     private let files: [SafetensorsFile]
     private let location: [String: Int]
+    /// Tensors that stand in for the files' (a LoRA adapter merged at load).
+    private let replaced: [String: Tensor]
 
     /// `.mapped` or `.resident`, as resolved when the checkpoint was opened.
     public let residency: Residency
@@ -40,6 +42,16 @@ public final class Checkpoint: Sendable {
         self.directory = directory
         self.files = files
         self.location = location
+        replaced = [:]
+    }
+
+    /// `base` with `tensors` in place of its tensors of the same names (which it must have).
+    public init(_ base: Checkpoint, replacing tensors: [Tensor]) {
+        directory = base.directory
+        files = base.files
+        location = base.location
+        residency = base.residency
+        replaced = base.replaced.merging(tensors.map { ($0.name, $0) }) { $1 }
     }
 
     private static func shardNames(indexPath: String) throws -> [String] {
@@ -70,6 +82,7 @@ public final class Checkpoint: Sendable {
     /// `mapped` (for tensors read a few rows at a time, such as the token embedding: a copy would hold
     /// every row in memory to no gain).
     public func tensor(_ name: String, mapped: Bool = false) throws -> Tensor {
+        if let tensor = replaced[name] { return tensor }
         guard let index = location[name] else {
             throw TensorsError.missingTensor(name: name, location: directory)
         }

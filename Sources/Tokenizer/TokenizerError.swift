@@ -6,6 +6,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case invalidPattern(pattern: String, detail: String)
     case unknownTokenID(Int, vocabulary: Int)
     case unknownToken(String)
+    case invalidVocabularySize(Int, minimum: Int)
+    case invalidMinimumFrequency(Int)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case let .invalidPattern(pattern, detail): "regex '\(pattern)': \(detail)"
         case let .unknownTokenID(id, vocabulary): "token id \(id) is outside the vocabulary of \(vocabulary)"
         case let .unknownToken(token): "token '\(token)' is not in the vocabulary"
+        case let .invalidVocabularySize(size, minimum): "vocabulary size \(size) is below the minimum \(minimum) (special tokens, 256 bytes, added tokens)"
+        case let .invalidMinimumFrequency(value): "minimum frequency \(value) must be at least 1"
         }
     }
 }

@@ -10,6 +10,8 @@ public struct ParameterSet: Sendable {
     public let specs: [ParameterSpec]
     public var values: [[Float]]
     private let slots: [String: Int]
+    /// The adapters' settings when `specs` include LoRA `A`/`B` pairs (`LoRAConfig.adapters`).
+    public var lora: LoRAConfig?
 
     /// The parameters `specs` with the given values (one array per spec, sized as the spec says).
     public init(specs: [ParameterSpec], values: [[Float]]) {

@@ -75,9 +75,13 @@ public final class Trainer {
         let compute = options.precision.computeWeights(parameters, config: config)
         for _ in 0..<options.accumulation {
             let batch = data.batch(cursor: cursor, sequences: options.batchSequences, seed: options.seed)
+            // Adapter dropout masks follow from the seed and the micro-batch, so a resumed run draws the same ones.
+            let dropoutSeed = (options.seed &* 0xD1B5_4A32_D192_ED03) ^ UInt64(cursor)
             cursor += options.batchSequences
-            let report = model.lossAndGradients(batch, parameters: compute, options: options.loss, scale: scale,
-                                                recompute: options.recompute, gradients: &gradients)
+            let report = LoRAAdapter.$dropoutSeed.withValue(dropoutSeed) {
+                model.lossAndGradients(batch, parameters: compute, options: options.loss, scale: scale,
+                                       recompute: options.recompute, gradients: &gradients)
+            }
             memory = (max(memory.0, report.activationBytes), max(memory.1, report.activationBytesRecomputing))
             loss += report.loss / Double(options.accumulation)
             mtp += (report.mtpLosses.isEmpty ? 0 : report.mtpLosses.reduce(0, +) / Double(report.mtpLosses.count)) / Double(options.accumulation)

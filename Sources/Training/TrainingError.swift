@@ -4,6 +4,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case notEnoughData(tokens: Int, needed: Int)
     case unreadableData(path: String, detail: String)
     case checkpointFailed(path: String, detail: String)
+    case invalidAdapter(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -11,6 +12,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .notEnoughData(tokens, needed): "the data has \(tokens) tokens, at least \(needed) are needed for one training window and the held-out split"
         case let .unreadableData(path, detail): "cannot read training data \(path): \(detail)"
         case let .checkpointFailed(path, detail): "checkpoint \(path): \(detail)"
+        case let .invalidAdapter(path, detail): "LoRA adapter \(path): \(detail)"
         }
     }
 }

@@ -30,8 +30,12 @@ public struct TrainingRun {
     public let configJSON: Data
     public let tokenizer: String?
     public let schedule: Schedule
+    /// The model a fine-tuning run started from, named in its adapter's config.
+    public let baseModel: String?
 
-    public init(trainer: Trainer, out: String, configJSON: Data, tokenizer: String?, schedule: Schedule) {
+    /// A run writing into `out`; at its end, a model folder there, or an adapter folder when the parameters have adapters.
+    public init(trainer: Trainer, out: String, configJSON: Data, tokenizer: String?, schedule: Schedule, baseModel: String? = nil) {
+        self.baseModel = baseModel
         self.trainer = trainer
         self.out = out
         self.configJSON = configJSON
@@ -68,8 +72,12 @@ public struct TrainingRun {
                 try log.write()
             }
         }
-        try ModelExport.write(trainer.parameters, config: trainer.config, configJSON: configJSON, format: schedule.saveFormat,
-                              tokenizer: tokenizer, to: out)
+        if trainer.parameters.lora != nil {
+            try LoRAAdapterFile.write(trainer.parameters, baseModel: baseModel ?? "", to: out)
+        } else {
+            try ModelExport.write(trainer.parameters, config: trainer.config, configJSON: configJSON, format: schedule.saveFormat,
+                                  tokenizer: tokenizer, to: out)
+        }
         try log.write()
         return lastHeldOut
     }

@@ -23,7 +23,7 @@ struct Chat: AsyncParsableCommand {
         let tokenizer = engine.tokenizer
         let start: [JSONValue] = system.map { [.object(JSONObject([("role", .string("system")), ("content", .string($0))]))] } ?? []
         var messages = start
-        Output.status("Chatting with \(model.model). /reset starts over, /exit quits.")
+        Output.status("Chatting with \(try model.folder()). /reset starts over, /exit quits.")
         while true {
             FileHandle.standardError.write(Data("> ".utf8))
             guard let line = readLine(strippingNewline: true) else { break }

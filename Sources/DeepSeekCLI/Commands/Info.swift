@@ -10,8 +10,8 @@ struct Info: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func run() throws {
-        let config = try ModelConfig.load(directory: model.model)
-        let summary = ModelSummary(config: config, checkpoint: try Checkpoint(directory: model.model))
+        let config = try ModelConfig.load(directory: try model.folder())
+        let summary = ModelSummary(config: config, checkpoint: try Checkpoint(directory: try model.folder()))
         let c = config
         var lines = [
             "model_type          \(c.modelType.rawValue)",

@@ -33,7 +33,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         runtime.apply()
         let engine = try model.loadEngine(loading, options: engine.options)
-        let name = servedModelName ?? URL(fileURLWithPath: model.model).standardizedFileURL.lastPathComponent
+        let folder = try model.folder()
+        let name = servedModelName ?? URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
         let server = OpenAIServer(engine: engine, options: ServerOptions(host: host, port: port, apiKey: apiKey, modelName: name,
                                                                          maxBodyBytes: maxBodyBytes, shutdownTimeout: shutdownTimeout))
         let statistics = await engine.statistics()

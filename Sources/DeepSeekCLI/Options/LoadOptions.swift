@@ -1,6 +1,7 @@
 import ArgumentParser
 import Model
 import Tensors
+import Training
 
 /// How a command that runs the model loads it: `--prefill-chunk N`, how many prompt positions one pass
 /// through the layers takes (llama.cpp's `--ubatch-size`), and `--mmap`, whether the weights stay in the
@@ -20,9 +21,24 @@ struct LoadOptions: ParsableArguments {
             """))
     var mmap = false
 
+    @Option(help: "A LoRA adapter folder (adapter_config.json, adapter_model.safetensors) to fold into the weights at load.")
+    var lora: String?
+
     /// The model in `directory`, loaded as these options say.
     func load(_ directory: String) throws -> Transformer {
-        try Transformer(directory: directory, prefillChunk: prefillChunk, residency: mmap ? .mapped : .automatic)
+        let config = try ModelConfig.load(directory: directory)
+        var checkpoint = try Checkpoint(directory: directory, residency: mmap ? .mapped : .automatic)
+        if let lora { checkpoint = try Self.merging(lora, into: checkpoint, config: config) }
+        return try Transformer(config: config, checkpoint: checkpoint, prefillChunk: prefillChunk)
+    }
+
+    /// `checkpoint` with each weight the adapter in `folder` targets replaced by its merged F32 form.
+    static func merging(_ folder: String, into checkpoint: Checkpoint, config: ModelConfig) throws -> Checkpoint {
+        let adapter = try LoRAAdapterFile(directory: folder)
+        let targeted = adapter.config.adapters(of: ParameterLayout.parameters(config)).map(\.weight)
+        var weights = try ParameterSet(specs: targeted, reader: ParameterReader(checkpoint: checkpoint, config: config))
+        try adapter.merge(into: &weights, path: folder)
+        return Checkpoint(checkpoint, replacing: zip(weights.specs, weights.values).map { Tensor(name: $0.name, shape: $0.shape, floats: $1) })
     }
 
     func validate() throws {

@@ -3,13 +3,16 @@ import Engine
 import Model
 import Tokenizer
 
-/// `--model DIR`: a Hugging Face checkpoint folder.
+/// `--model DIR`: a Hugging Face checkpoint folder; without it, the bundled model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Checkpoint folder (config.json, *.safetensors, tokenizer.json).")
-    var model: String
+    @Option(name: .long, help: "Checkpoint folder (config.json, *.safetensors, tokenizer.json); default: the bundled \(BundledModel.relativePath).")
+    var model: String?
 
-    func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: model) }
-    func loadModel(_ loading: LoadOptions) throws -> Transformer { try loading.load(model) }
+    /// The folder to load: `--model`, or the bundled model's.
+    func folder() throws -> String { try model ?? BundledModel.folder() }
+
+    func loadTokenizer() throws -> Tokenizer { try Tokenizer(directory: folder()) }
+    func loadModel(_ loading: LoadOptions) throws -> Transformer { try loading.load(folder()) }
     /// The model and tokenizer under an engine; by default one for a single conversation, its cache one context long.
     func loadEngine(_ loading: LoadOptions, contextLength: Int? = nil, options: EngineOptions? = nil) throws -> Engine {
         let transformer = try loadModel(loading)

@@ -84,7 +84,8 @@ public enum TrainingCheckpoint {
             throw TrainingError.invalidOption(name: option, detail: "the checkpoint was trained with \(was ?? "none"), this run asks for \(now); resume with the same value")
         }
         let reader = try ParameterReader(directory: checkpoint, config: trainer.config)
-        let parameters = try ParameterSet(specs: trainer.parameters.specs, reader: reader)
+        var parameters = try ParameterSet(specs: trainer.parameters.specs, reader: reader)
+        parameters.lora = trainer.parameters.lora
         let moments = try SafetensorsFile(path: base.appendingPathComponent(optimizerFile).path)
         var optimizer = trainer.optimizer
         for (slot, spec) in parameters.specs.enumerated() where !optimizer.firstMoment.values[slot].isEmpty {

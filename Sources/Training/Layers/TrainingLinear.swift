@@ -11,6 +11,8 @@ struct TrainingLinear: Sendable {
     let outputSize: Int
     /// The format the product's operands are rounded to (the weights by the caller, see `Precision`).
     let precision: Precision
+    /// A low-rank adapter beside the weight, when the parameters have one for it.
+    let adapter: LoRAAdapter?
 
     init(_ spec: ParameterSpec, bias biasSpec: ParameterSpec? = nil, in parameters: ParameterSet, precision: Precision = .fp32) {
         weight = parameters.slot(spec.name)
@@ -18,6 +20,7 @@ struct TrainingLinear: Sendable {
         outputSize = spec.shape[0]
         inputSize = spec.shape[1]
         self.precision = precision
+        adapter = LoRAAdapter(for: spec, in: parameters)
     }
 
     /// - Parameter x: `[tokens, inputSize]`. - Returns: `[tokens, outputSize]`.
@@ -27,6 +30,7 @@ struct TrainingLinear: Sendable {
             let b = p.values[bias]
             for t in 0..<tokens { for o in 0..<outputSize { y[t * outputSize + o] += b[o] } }
         }
+        adapter?.forward(x, tokens: tokens, into: &y, p)
         return y
     }
 
@@ -39,11 +43,13 @@ struct TrainingLinear: Sendable {
     func backward(_ dy: [Float], input x: [Float], tokens: Int, _ p: ParameterSet, _ g: inout ParameterSet) -> [Float] {
         let dy = precision.rounded(dy)
         accumulateGradients(dy, input: x, tokens: tokens, &g)
-        return gemm(dy, p.values[weight], m: tokens, n: inputSize, k: outputSize)
+        var dx = gemm(dy, p.values[weight], m: tokens, n: inputSize, k: outputSize)
+        adapter?.backward(dy, input: x, tokens: tokens, into: &dx, p, &g)
+        return dx
     }
 
-    /// The parameter half of `backward`, for layers whose input gradient is not needed (the first ones).
-    func accumulateGradients(_ dy: [Float], input x: [Float], tokens: Int, _ g: inout ParameterSet) {
+    /// The base weight's and bias's gradients.
+    private func accumulateGradients(_ dy: [Float], input x: [Float], tokens: Int, _ g: inout ParameterSet) {
         if !g.values[weight].isEmpty {
             gemm(&g.values[weight], dy, precision.rounded(x), m: outputSize, n: inputSize, k: tokens, aTransposed: true, accumulate: true)
         }
