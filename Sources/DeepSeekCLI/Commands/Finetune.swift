@@ -27,9 +27,7 @@ struct Finetune: ParsableCommand {
         var options = try training.options()
         let schedule = try output.schedule()
         let folder = try model.folder()
-        let configPath = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
-        guard let configJSON = FileManager.default.contents(atPath: configPath) else { throw ValidationError("\(configPath): no such file") }
-        let config = try ModelConfig.decode(configJSON, path: configPath)
+        let (configJSON, config) = try ConfigFile.read(folder: folder)
         let tokenizer = try Tokenizer(directory: folder)
         let conversations = try ChatCorpus.conversations(files: data, tokenizer: tokenizer)
         let dataset = try TokenDataset(documents: conversations.map(\.tokens), predicted: conversations.map(\.predicted),
@@ -70,9 +68,7 @@ struct MergeLoRA: ParsableCommand {
         guard let format = StorageFormat(rawValue: dtype), [.f32, .bf16, .f16].contains(format) else {
             throw ValidationError("--dtype must be f32, bf16 or f16, got '\(dtype)'")
         }
-        let configPath = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
-        guard let configJSON = FileManager.default.contents(atPath: configPath) else { throw ValidationError("\(configPath): no such file") }
-        let config = try ModelConfig.decode(configJSON, path: configPath)
+        let (configJSON, config) = try ConfigFile.read(folder: folder)
         let adapter = try LoRAAdapterFile(directory: lora)
         let reader = try ParameterReader(directory: folder, config: config)
         let withMTP = reader.contains(ParameterLayout.mtp(config, depth: 1, .ehProj).name)

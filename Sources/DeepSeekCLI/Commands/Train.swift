@@ -22,8 +22,7 @@ struct Train: ParsableCommand {
         runtime.apply()
         let options = try training.options()
         let schedule = try output.schedule()
-        guard let configJSON = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): no such file") }
-        let modelConfig = try ModelConfig.decode(configJSON, path: config)
+        let (configJSON, modelConfig) = try ConfigFile.read(config)
         let tokenizerFolder = tokenizer ?? URL(fileURLWithPath: config).deletingLastPathComponent().path
         let tokenizer = try Tokenizer(directory: tokenizerFolder)
         guard tokenizer.vocabularySize <= modelConfig.vocabSize else {
