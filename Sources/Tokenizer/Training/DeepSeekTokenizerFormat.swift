@@ -19,26 +19,22 @@ public enum DeepSeekTokenizerFormat {
     static let mainPattern = "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
         + " ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"
 
+    /// The isolating `Split` patterns, in order.
+    static let splitPatterns = ["\\p{N}{1,3}", "[一-龥\u{3040}-ゟ゠-ヿ]+", mainPattern]
+
     /// tokenizer.json's `pre_tokenizer`.
-    static let preTokenizerJSON: JSONValue = {
-        func split(_ pattern: String) -> JSONValue {
+    static let preTokenizerJSON: JSONValue = .object(JSONObject([
+        ("type", .string("Sequence")),
+        ("pretokenizers", .array(splitPatterns.map { pattern in
             .object(JSONObject([("type", .string("Split")), ("pattern", .object(JSONObject([("Regex", .string(pattern))]))),
                                 ("behavior", .string("Isolated")), ("invert", .bool(false))]))
-        }
-        return .object(JSONObject([
-            ("type", .string("Sequence")),
-            ("pretokenizers", .array([
-                split("\\p{N}{1,3}"), split("[一-龥\u{3040}-ゟ゠-ヿ]+"), split(mainPattern),
-                .object(JSONObject([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)),
-                                    ("trim_offsets", .bool(true)), ("use_regex", .bool(false))])),
-            ])),
-        ]))
-    }()
+        } + [.object(JSONObject([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)),
+                                 ("trim_offsets", .bool(true)), ("use_regex", .bool(false))]))])),
+    ]))
 
-    /// The pre-tokenizer pipeline itself.
+    /// The pre-tokenizer pipeline that JSON describes.
     static func preTokenizer() -> PreTokenizer {
-        // The patterns above are constants this project's regex engine is tested on.
-        try! PreTokenizer(json: preTokenizerJSON, path: "DeepSeekTokenizerFormat")
+        .sequence(splitPatterns.map { .split(PatternRegex(constant: $0), .isolated) } + [.byteLevel(addPrefixSpace: false, useRegex: false)])
     }
 
     /// tokenizer.json for a byte-level BPE with `tokens` (ids 0..<count in order, specials first,
