@@ -31,17 +31,23 @@ struct LoRAAdapter: Sendable {
         inputSize = spec.shape[1]
     }
 
-    /// `x` with dropout applied (a copy), or `x` itself when dropout is off.
-    private func dropped(_ x: [Float]) -> [Float] {
-        guard dropout > 0, let seed = Self.dropoutSeed else { return x }
+    /// Dropout's factor per element of a `count`-element input (0 or 1 / (1 − p)), or nil when dropout is off.
+    private func mask(count: Int) -> [Float]? {
+        guard dropout > 0, let seed = Self.dropoutSeed else { return nil }
         let keep = 1 / (1 - dropout)
         let threshold = UInt64(Double(dropout) * Double(UInt64.max))
-        var base = seed ^ (UInt64(a) &* 0x9E37_79B9_7F4A_7C15)
-        var out = x
-        for i in out.indices {
-            base = base &+ 0x9E37_79B9_7F4A_7C15
-            out[i] = Self.mix(base) < threshold ? 0 : out[i] * keep
+        var state = seed ^ (UInt64(a) &* 0x9E37_79B9_7F4A_7C15)
+        return (0..<count).map { _ in
+            state = state &+ 0x9E37_79B9_7F4A_7C15
+            return Self.mix(state) < threshold ? 0 : keep
         }
+    }
+
+    /// `x` times `mask`, or `x` itself without one.
+    private static func apply(_ mask: [Float]?, to x: [Float]) -> [Float] {
+        guard let mask else { return x }
+        var out = x
+        for i in out.indices { out[i] *= mask[i] }
         return out
     }
 
@@ -62,24 +68,21 @@ struct LoRAAdapter: Sendable {
 
     /// Adds `scaling · B A dropout(x)` to `y` `[tokens, outputSize]`.
     func forward(_ x: [Float], tokens: Int, into y: inout [Float], _ p: ParameterSet) {
-        let h = hidden(dropped(x), tokens: tokens, p)
+        let h = hidden(Self.apply(mask(count: x.count), to: x), tokens: tokens, p)
         gemm(&y, h, p.values[b], m: tokens, n: outputSize, k: rank, bTransposed: true, accumulate: true)
     }
 
     /// Adds the gradients of `A` and `B` and this path's input gradient to `dx` `[tokens, inputSize]`.
     func backward(_ dy: [Float], input x: [Float], tokens: Int, into dx: inout [Float], _ p: ParameterSet, _ g: inout ParameterSet) {
-        let xd = dropped(x)
+        let mask = mask(count: x.count)
+        let xd = Self.apply(mask, to: x)
         let h = hidden(xd, tokens: tokens, p)
         if !g.values[b].isEmpty { gemm(&g.values[b], dy, h, m: outputSize, n: rank, k: tokens, aTransposed: true, accumulate: true) }
         var dh = gemm(dy, p.values[b], m: tokens, n: rank, k: outputSize)
         for i in dh.indices { dh[i] *= scaling }
         if !g.values[a].isEmpty { gemm(&g.values[a], dh, xd, m: rank, n: inputSize, k: tokens, aTransposed: true, accumulate: true) }
-        var dxd = gemm(dh, p.values[a], m: tokens, n: inputSize, k: rank)
-        // Dropout's backward: the same mask and factor (dropping zeros leaves them zero, so masking a ones array gives both).
-        if dropout > 0, Self.dropoutSeed != nil {
-            let mask = dropped([Float](repeating: 1, count: dxd.count))
-            for i in dxd.indices { dxd[i] *= mask[i] }
-        }
+        // Dropout's backward is the same mask and factor.
+        let dxd = Self.apply(mask, to: gemm(dh, p.values[a], m: tokens, n: inputSize, k: rank))
         for i in dx.indices { dx[i] += dxd[i] }
     }
 }

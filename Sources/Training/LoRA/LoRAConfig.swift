@@ -39,8 +39,10 @@ public struct LoRAConfig: Sendable, Equatable {
     /// The name of `weight`'s module: `model.layers.0.self_attn.q_a_proj` for `….q_a_proj.weight`.
     static func module(of weight: String) -> String { String(weight.dropLast(".weight".count)) }
 
-    public static func aName(_ weight: String) -> String { module(of: weight) + ".lora_A.weight" }
-    public static func bName(_ weight: String) -> String { module(of: weight) + ".lora_B.weight" }
+    static let aSuffix = ".lora_A.weight", bSuffix = ".lora_B.weight"
+
+    public static func aName(_ weight: String) -> String { module(of: weight) + aSuffix }
+    public static func bName(_ weight: String) -> String { module(of: weight) + bSuffix }
 
     /// Whether the linear weight `spec` gets an adapter.
     public func targets(_ spec: ParameterSpec) -> Bool {

@@ -24,6 +24,6 @@ extension ParameterSet {
 
     /// Whether `spec` is an adapter's `A` or `B`.
     public static func isAdapter(_ spec: ParameterSpec) -> Bool {
-        spec.name.hasSuffix(".lora_A.weight") || spec.name.hasSuffix(".lora_B.weight")
+        spec.name.hasSuffix(LoRAConfig.aSuffix) || spec.name.hasSuffix(LoRAConfig.bSuffix)
     }
 }
