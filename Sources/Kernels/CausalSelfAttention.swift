@@ -30,49 +30,58 @@ public struct CausalSelfAttentionShape: Sendable, Equatable {
 
 /// The forward pass: outputs `[rows, heads, valueDim]` and the log-sum-exp of each query's scaled scores
 /// `[rows, heads]`.
+///
+/// Each (sequence, head) runs on one thread, in blocks of `queryBlock` queries: the block's scores against
+/// every key up to its last query are one matrix product, the masked softmax runs row by row, and the
+/// outputs are a second product.
 public func causalSelfAttention(query: [Float], keys: [Float], values: [Float], shape s: CausalSelfAttentionShape)
     -> (output: [Float], logSumExp: [Float]) {
     precondition(query.count == s.rows * s.heads * s.keyDim && keys.count == query.count, "causalSelfAttention queries or keys are not \(s.rows)×\(s.heads)×\(s.keyDim)")
     precondition(values.count == s.rows * s.heads * s.valueDim, "causalSelfAttention values are not \(s.rows)×\(s.heads)×\(s.valueDim)")
     var output = [Float](repeating: 0, count: s.rows * s.heads * s.valueDim)
     var logSumExp = [Float](repeating: 0, count: s.rows * s.heads)
+    guard s.rows > 0 && s.heads > 0 else { return (output, logSumExp) }
     query.withUnsafeBufferPointer { q in
-        keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-                output.withUnsafeMutableBufferPointer { o in
-                    logSumExp.withUnsafeMutableBufferPointer { lse in
-                        ThreadPool.parallelFor(s.sequences * s.heads) { units in
-                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: s.length)
-                            defer { scores.deallocate() }
-                            for unit in units {
-                                let sequence = unit / s.heads, h = unit % s.heads, first = sequence * s.length
-                                for i in 0..<s.length {
-                                    let row = first + i
-                                    let qi = q.baseAddress! + (row * s.heads + h) * s.keyDim
-                                    var maximum = -Float.infinity
-                                    for j in 0...i {
-                                        scores[j] = dot(qi, k.baseAddress! + ((first + j) * s.heads + h) * s.keyDim, count: s.keyDim)
-                                        maximum = max(maximum, scores[j] * s.scale)
-                                    }
-                                    let sum = exponentiate(scores, count: i + 1, scale: s.scale, shift: maximum)
-                                    let oi = o.baseAddress! + (row * s.heads + h) * s.valueDim
-                                    let inverse = 1 / sum
-                                    for j in 0...i {
-                                        axpy(scores[j] * inverse, v.baseAddress! + ((first + j) * s.heads + h) * s.valueDim, into: oi, count: s.valueDim)
-                                    }
-                                    lse[row * s.heads + h] = maximum + log(sum)
-                                }
-                            }
-                        }
+    keys.withUnsafeBufferPointer { k in
+    values.withUnsafeBufferPointer { v in
+    output.withUnsafeMutableBufferPointer { o in
+    logSumExp.withUnsafeMutableBufferPointer { lse in
+        let (q, k, v, o, lse) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!, lse.baseAddress!)
+        ThreadPool.parallelFor(s.sequences * s.heads) { units in
+            let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * s.length)
+            defer { probabilities.deallocate() }
+            for unit in units {
+                let u = AttentionUnit(shape: s, unit: unit)
+                for block in u.blocks {
+                    let width = block.upperBound, p = probabilities
+                    u.scores(block, q: q, k: k, into: p)
+                    for r in 0..<block.count {
+                        let i = block.lowerBound + r, row = p + r * width
+                        var maximum = -Float.infinity
+                        for j in 0...i { maximum = max(maximum, row[j] * s.scale) }
+                        let sum = exponentiate(row, count: i + 1, scale: s.scale, shift: maximum)
+                        let inverse = 1 / sum
+                        for j in 0...i { row[j] *= inverse }
+                        for j in (i + 1)..<width { row[j] = 0 }
+                        lse[u.headRow(i)] = maximum + log(sum)
                     }
+                    // O_block = P · V
+                    PackedGemm.multiply(c: o + u.valueOffset(block.lowerBound), stride: u.valueStride,
+                                        a: .init(p, transposed: false, stride: width),
+                                        b: .init(v + u.valueOffset(0), transposed: true, stride: u.valueStride),
+                                        m: block.count, n: s.valueDim, k: width, accumulate: false, threaded: false)
                 }
             }
         }
-    }
+    }}}}}
     return (output, logSumExp)
 }
 
 /// The backward pass: gradients of the queries, keys and values from the output gradient.
+///
+/// Each block of queries rebuilds its probabilities from the log-sum-exp, then takes four products:
+/// `dP = dO·Vᵀ`, `dQ = dS·K`, `dK += dSᵀ·Q` and `dV += Pᵀ·dO`, with `dS = P ∘ (dP − D)·scale` and
+/// `D_i = dO_i · O_i` (FlashAttention-2's backward).
 ///
 /// - Parameters:
 ///   - output, logSumExp: what `causalSelfAttention` returned for these inputs.
@@ -84,6 +93,7 @@ public func causalSelfAttentionBackward(query: [Float], keys: [Float], values: [
     precondition(logSumExp.count == s.rows * s.heads, "causalSelfAttentionBackward needs \(s.rows)×\(s.heads) log-sum-exps")
     var dq = [Float](repeating: 0, count: query.count), dk = dq
     var dv = [Float](repeating: 0, count: values.count)
+    guard s.rows > 0 && s.heads > 0 else { return (dq, dk, dv) }
     query.withUnsafeBufferPointer { q in
     keys.withUnsafeBufferPointer { k in
     values.withUnsafeBufferPointer { v in
@@ -96,24 +106,48 @@ public func causalSelfAttentionBackward(query: [Float], keys: [Float], values: [
         let (q, k, v, o, lse, dO) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!, lse.baseAddress!, dO.baseAddress!)
         let (dQ, dK, dV) = (dqBuffer.baseAddress!, dkBuffer.baseAddress!, dvBuffer.baseAddress!)
         ThreadPool.parallelFor(s.sequences * s.heads) { units in
+            let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * s.length)
+            let scoreGradients = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * s.length)
+            defer {
+                probabilities.deallocate()
+                scoreGradients.deallocate()
+            }
             for unit in units {
-                let sequence = unit / s.heads, h = unit % s.heads, first = sequence * s.length
-                for i in 0..<s.length {
-                    let row = first + i
-                    let keyOffset = (row * s.heads + h) * s.keyDim, valueOffset = (row * s.heads + h) * s.valueDim
-                    let qi = q + keyOffset, dOi = dO + valueOffset, dQi = dQ + keyOffset
-                    // D_i = dO_i · O_i = Σ_j p_ij dp_ij, the softmax's correction term.
-                    let correction = dot(dOi, o + valueOffset, count: s.valueDim)
-                    let shift = lse[row * s.heads + h]
-                    for j in 0...i {
-                        let keyJ = ((first + j) * s.heads + h) * s.keyDim, valueJ = ((first + j) * s.heads + h) * s.valueDim
-                        let p = exp(dot(qi, k + keyJ, count: s.keyDim) * s.scale - shift)
-                        let dp = dot(dOi, v + valueJ, count: s.valueDim)
-                        let ds = p * (dp - correction) * s.scale
-                        axpy(ds, k + keyJ, into: dQi, count: s.keyDim)
-                        axpy(ds, qi, into: dK + keyJ, count: s.keyDim)
-                        axpy(p, dOi, into: dV + valueJ, count: s.valueDim)
+                let u = AttentionUnit(shape: s, unit: unit)
+                for block in u.blocks {
+                    let width = block.upperBound, p = probabilities, dS = scoreGradients
+                    let dOBlock = dO + u.valueOffset(block.lowerBound), qBlock = q + u.keyOffset(block.lowerBound)
+                    u.scores(block, q: q, k: k, into: p)
+                    // dP = dO_block · Vᵀ, into dS.
+                    PackedGemm.multiply(c: dS, stride: width, a: .init(dOBlock, transposed: false, stride: u.valueStride),
+                                        b: .init(v + u.valueOffset(0), transposed: false, stride: u.valueStride),
+                                        m: block.count, n: width, k: s.valueDim, accumulate: false, threaded: false)
+                    for r in 0..<block.count {
+                        let i = block.lowerBound + r, pRow = p + r * width, dSRow = dS + r * width
+                        _ = exponentiate(pRow, count: i + 1, scale: s.scale, shift: lse[u.headRow(i)])
+                        // D_i = dO_i · O_i = Σ_j p_ij dp_ij, the softmax's correction term.
+                        let correction = dot(dOBlock + r * u.valueStride, o + u.valueOffset(i), count: s.valueDim)
+                        for j in 0...i { dSRow[j] = pRow[j] * (dSRow[j] - correction) * s.scale }
+                        for j in (i + 1)..<width {
+                            pRow[j] = 0
+                            dSRow[j] = 0
+                        }
                     }
+                    // dQ_block = dS · K
+                    PackedGemm.multiply(c: dQ + u.keyOffset(block.lowerBound), stride: u.keyStride,
+                                        a: .init(dS, transposed: false, stride: width),
+                                        b: .init(k + u.keyOffset(0), transposed: true, stride: u.keyStride),
+                                        m: block.count, n: s.keyDim, k: width, accumulate: false, threaded: false)
+                    // dK += dSᵀ · Q_block
+                    PackedGemm.multiply(c: dK + u.keyOffset(0), stride: u.keyStride,
+                                        a: .init(dS, transposed: true, stride: width),
+                                        b: .init(qBlock, transposed: true, stride: u.keyStride),
+                                        m: width, n: s.keyDim, k: block.count, accumulate: true, threaded: false)
+                    // dV += Pᵀ · dO_block
+                    PackedGemm.multiply(c: dV + u.valueOffset(0), stride: u.valueStride,
+                                        a: .init(p, transposed: true, stride: width),
+                                        b: .init(dOBlock, transposed: true, stride: u.valueStride),
+                                        m: width, n: s.valueDim, k: block.count, accumulate: true, threaded: false)
                 }
             }
         }
@@ -121,20 +155,41 @@ public func causalSelfAttentionBackward(query: [Float], keys: [Float], values: [
     return (dq, dk, dv)
 }
 
-/// `target[c] += a · source[c]` for `c < count`.
-@inline(__always)
-func axpy(_ a: Float, _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-    let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
-    let factor = SIMD8<Float>(repeating: a)
-    var c = 0
-    while c + 8 <= count {
-        var accumulator = t.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-        multiplyAdd(&accumulator, factor, loadFloats(s, byteOffset: c * 4))
-        t.storeBytes(of: accumulator, toByteOffset: c * 4, as: SIMD8<Float>.self)
-        c += 8
+/// Queries per block: a block's scores against up to `length` keys are one matrix product.
+let queryBlock = 64
+
+/// One (sequence, head) of a causal self-attention: where its rows sit, and its query blocks.
+struct AttentionUnit {
+    let shape: CausalSelfAttentionShape
+    let head: Int
+    /// The sequence's first row.
+    let first: Int
+
+    init(shape: CausalSelfAttentionShape, unit: Int) {
+        self.shape = shape
+        head = unit % shape.heads
+        first = unit / shape.heads * shape.length
     }
-    while c < count {
-        target[c] += a * source[c]
-        c += 1
+
+    var keyStride: Int { shape.heads * shape.keyDim }
+    var valueStride: Int { shape.heads * shape.valueDim }
+    /// Position `i`'s query or key for this head.
+    func keyOffset(_ i: Int) -> Int { ((first + i) * shape.heads + head) * shape.keyDim }
+    /// Position `i`'s value or output for this head.
+    func valueOffset(_ i: Int) -> Int { ((first + i) * shape.heads + head) * shape.valueDim }
+    /// Position `i`'s log-sum-exp.
+    func headRow(_ i: Int) -> Int { (first + i) * shape.heads + head }
+
+    var blocks: [Range<Int>] {
+        stride(from: 0, to: shape.length, by: queryBlock).map { $0..<min(shape.length, $0 + queryBlock) }
+    }
+
+    /// The unscaled scores `q_i · k_j` of the block's queries against keys `0 ..< block.upperBound`, into
+    /// `[block.count, block.upperBound]`.
+    func scores(_ block: Range<Int>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
+        PackedGemm.multiply(c: target, stride: block.upperBound,
+                            a: .init(q + keyOffset(block.lowerBound), transposed: false, stride: keyStride),
+                            b: .init(k + keyOffset(0), transposed: false, stride: keyStride),
+                            m: block.count, n: block.upperBound, k: shape.keyDim, accumulate: false, threaded: false)
     }
 }

@@ -19,7 +19,7 @@ struct GemmTests {
         return c
     }
 
-    @Test(arguments: [(1, 1, 1), (7, 33, 5), (33, 7, 65), (4, 8, 16), (45, 130, 71)], [false, true])
+    @Test(arguments: [(1, 1, 1), (7, 33, 5), (33, 7, 65), (4, 8, 16), (45, 130, 71), (70, 50, 600), (13, 40, 513)], [false, true])
     func everyTranspositionMatchesTheNaiveProduct(sizes: (Int, Int, Int), accumulate: Bool) {
         let (m, n, k) = sizes
         var random = RandomSource(seed: UInt64(m * 10_000 + n * 100 + k))
@@ -39,11 +39,24 @@ struct GemmTests {
         }
     }
 
-    @Test func transposeRoundTrips() {
-        let values = (0..<(37 * 70)).map { Float($0) }
-        let t = transposed(values, rows: 37, columns: 70)
-        #expect(t[5 * 37 + 3] == values[3 * 70 + 5])
-        #expect(transposed(t, rows: 70, columns: 37) == values)
+    /// A value of `c` gets the same bits with 1 or 2 threads, and whichever rows are multiplied with it (the
+    /// inner index is summed in one order everywhere): a sequence's products do not depend on its batch.
+    @Test func resultsDoNotDependOnThreadsOrOtherRows() {
+        let (m, n, k) = (50, 70, 300)
+        var random = RandomSource(seed: 9)
+        let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &random) }
+        let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &random) }
+        let saved = ThreadPool.threads
+        defer { ThreadPool.threads = saved }
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            ThreadPool.threads = threads
+            results.append(gemm(a, b, m: m, n: n, k: k))
+        }
+        #expect(results[0] == results[1])
+        let rows = 7..<20
+        let part = gemm(Array(a[(rows.lowerBound * k)..<(rows.upperBound * k)]), b, m: rows.count, n: n, k: k)
+        #expect(part == Array(results[0][(rows.lowerBound * n)..<(rows.upperBound * n)]))
     }
 
     @Test func emptyInnerDimensionGivesZeros() {
