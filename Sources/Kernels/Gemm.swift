@@ -13,7 +13,8 @@ public func gemm(_ c: inout [Float], _ a: [Float], _ b: [Float], m: Int, n: Int,
     precondition(a.count >= m * k && b.count >= k * n, "gemm operands have \(a.count) and \(b.count) values, need \(m)×\(k) and \(k)×\(n)")
     if c.count != m * n {
         precondition(!accumulate, "gemm accumulates into \(c.count) values, needs \(m)×\(n)")
-        c = [Float](repeating: 0, count: m * n)
+        // Every value is written below; the product's first block overwrites.
+        c = k > 0 ? [Float](unsafeUninitializedCapacity: m * n) { _, count in count = m * n } : [Float](repeating: 0, count: m * n)
     }
     guard m > 0 && n > 0 else { return }
     guard k > 0 else {
@@ -32,7 +33,7 @@ public func gemm(_ c: inout [Float], _ a: [Float], _ b: [Float], m: Int, n: Int,
 
 /// Returns `op(a) · op(b)` as a new `[m, n]` array (see `gemm(_:_:_:m:n:k:aTransposed:bTransposed:accumulate:)`).
 public func gemm(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, aTransposed: Bool = false, bTransposed: Bool = false) -> [Float] {
-    var c = [Float](repeating: 0, count: m * n)
+    var c: [Float] = []
     gemm(&c, a, b, m: m, n: n, k: k, aTransposed: aTransposed, bTransposed: bTransposed)
     return c
 }

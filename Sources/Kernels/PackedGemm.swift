@@ -47,13 +47,10 @@ enum PackedGemm {
         }
         let threads = threaded ? ThreadPool.threads : 1
         let items = WorkItems(rowPanels: rowPanels, columnPanels: columnPanels, threads: threads)
-        func run(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-            if threaded { ThreadPool.parallelFor(count, grain: grain, body) } else { body(0..<count) }
-        }
         var first = 0
         while first < k {
             let depth = min(kc, k - first)
-            run(rowPanels + columnPanels, grain: 4) { range in
+            let packPanels = { (range: Range<Int>) in
                 for panel in range {
                     if panel < rowPanels {
                         a.pack(panel: panel, width: mr, count: m, from: first, depth: depth, into: packedA + panel * mr * depth)
@@ -63,8 +60,13 @@ enum PackedGemm {
                     }
                 }
             }
+            if threaded {
+                ThreadPool.parallelFor(rowPanels + columnPanels, grain: 4, packPanels)
+            } else {
+                packPanels(0..<(rowPanels + columnPanels))
+            }
             let add = accumulate || first > 0
-            run(items.count, grain: 1) { range in
+            let multiplyItems = { (range: Range<Int>) in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: mr * nr) { scratch in
                     let tile = scratch.baseAddress!
                     for item in range {
@@ -87,6 +89,12 @@ enum PackedGemm {
                         }
                     }
                 }
+            }
+            if threaded {
+                // Items differ in size (edge panels), and a thread may be slowed by others: take them as they come.
+                ThreadPool.parallelForEach(items.count) { multiplyItems($0..<($0 + 1)) }
+            } else {
+                multiplyItems(0..<items.count)
             }
             first += depth
         }

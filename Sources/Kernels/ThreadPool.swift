@@ -48,6 +48,23 @@ public enum ThreadPool {
             }
         }
     }
+
+    /// Calls `body` once for each index of `0..<count`, each thread taking the next unclaimed index when it
+    /// finishes one: for items of uneven cost, or on a machine where a thread may be slowed by others.
+    public static func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
+        let next = NextIndex()
+        parallelFor(min(threads, count)) { _ in
+            while true {
+                let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < count else { return }
+                body(index)
+            }
+        }
+    }
+
+    private final class NextIndex: Sendable {
+        let value = Atomic<Int>(0)
+    }
 }
 
 /// Persistent threads that run chunks `1..<n` of a job while the caller runs chunk 0.

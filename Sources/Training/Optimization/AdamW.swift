@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Model
 
 /// AdamW (Loshchilov & Hutter): Adam's moment estimates with weight decay applied to the weights directly,
@@ -55,19 +56,10 @@ public struct AdamW: Sendable {
             let role = parameters.specs[slot].role
             guard Self.updates(role) else { continue }
             let decay = Self.decays(role) ? learningRate * options.weightDecay : 0
-            let g = gradients.values[slot]
-            parameters.values[slot].withUnsafeMutableBufferPointer { w in
-                firstMoment.values[slot].withUnsafeMutableBufferPointer { m in
-                    secondMoment.values[slot].withUnsafeMutableBufferPointer { v in
-                        for i in w.indices {
-                            m[i] = b1 * m[i] + (1 - b1) * g[i]
-                            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                            let mHat = m[i] / correction1, vHat = v[i] / correction2
-                            w[i] -= learningRate * mHat / (vHat.squareRoot() + eps) + decay * w[i]
-                        }
-                    }
-                }
-            }
+            adamWUpdate(weights: &parameters.values[slot], firstMoment: &firstMoment.values[slot], secondMoment: &secondMoment.values[slot],
+                        gradient: gradients.values[slot],
+                        step: AdamWStep(learningRate: learningRate, beta1: b1, beta2: b2, epsilon: eps, decay: decay,
+                                        correction1: correction1, correction2: correction2))
         }
     }
 }
