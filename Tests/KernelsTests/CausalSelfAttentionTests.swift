@@ -2,11 +2,11 @@ import Foundation
 import Testing
 @testable import Kernels
 
-/// The blocked causal self-attention (matrix products over blocks of queries) against the row-at-a-time
-/// version it replaced, which keeps no scores and sums key by key.
+/// The blocked causal self-attention (matrix products over blocks of queries) against the plain definition,
+/// query by query and key by key in Double.
 struct CausalSelfAttentionTests {
     @Test(arguments: [1, 5, 63, 64, 65, 150])
-    func blockedMatchesRowAtATime(length: Int) {
+    func blockedMatchesThePlainDefinition(length: Int) {
         var random = RandomSource(seed: UInt64(length))
         let s = CausalSelfAttentionShape(sequences: 2, length: length, heads: 3, keyDim: 24, valueDim: 20, scale: 0.3)
         func randoms(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -2...2, using: &random) } }
@@ -16,7 +16,7 @@ struct CausalSelfAttentionTests {
         Self.expectClose(output, expectedOutput, "output")
         Self.expectClose(lse, expectedLSE, "log-sum-exp")
         let gradients = causalSelfAttentionBackward(query: q, keys: k, values: v, output: output, logSumExp: lse, gradient: dO, shape: s)
-        let expected = Self.naiveBackward(query: q, keys: k, values: v, output: output, logSumExp: lse, gradient: dO, shape: s)
+        let expected = Self.naiveBackward(query: q, keys: k, values: v, output: output, gradient: dO, shape: s)
         Self.expectClose(gradients.query, expected.query, "dq")
         Self.expectClose(gradients.keys, expected.keys, "dk")
         Self.expectClose(gradients.values, expected.values, "dv")
@@ -31,111 +31,66 @@ struct CausalSelfAttentionTests {
 
     /// The forward pass: outputs `[rows, heads, valueDim]` and the log-sum-exp of each query's scaled scores
     /// `[rows, heads]`.
-    static func naiveForward(query: [Float], keys: [Float], values: [Float], shape s: CausalSelfAttentionShape)
+    /// Index of position `i`'s head `h` in rows of `width` values per head.
+    static func at(_ s: CausalSelfAttentionShape, _ i: Int, _ h: Int, _ width: Int) -> Int { (i * s.heads + h) * width }
+
+    /// Query `i`'s scaled scores against keys `first...i` of its sequence, in Double.
+    static func scores(_ q: [Float], _ k: [Float], _ s: CausalSelfAttentionShape, first: Int, i: Int, h: Int) -> [Double] {
+        (first...i).map { j in
+            (0..<s.keyDim).reduce(0.0) { $0 + Double(q[at(s, i, h, s.keyDim) + $1]) * Double(k[at(s, j, h, s.keyDim) + $1]) } * Double(s.scale)
+        }
+    }
+
+    /// The plain definition, query by query in Double: softmax of the scaled scores, times the values.
+    static func naiveForward(query q: [Float], keys k: [Float], values v: [Float], shape s: CausalSelfAttentionShape)
         -> (output: [Float], logSumExp: [Float]) {
-        precondition(query.count == s.rows * s.heads * s.keyDim && keys.count == query.count, "causalSelfAttention queries or keys are not \(s.rows)×\(s.heads)×\(s.keyDim)")
-        precondition(values.count == s.rows * s.heads * s.valueDim, "causalSelfAttention values are not \(s.rows)×\(s.heads)×\(s.valueDim)")
-        var output = [Float](repeating: 0, count: s.rows * s.heads * s.valueDim)
-        var logSumExp = [Float](repeating: 0, count: s.rows * s.heads)
-        query.withUnsafeBufferPointer { q in
-            keys.withUnsafeBufferPointer { k in
-                values.withUnsafeBufferPointer { v in
-                    output.withUnsafeMutableBufferPointer { o in
-                        logSumExp.withUnsafeMutableBufferPointer { lse in
-                            ThreadPool.parallelFor(s.sequences * s.heads) { units in
-                                let scores = UnsafeMutablePointer<Float>.allocate(capacity: s.length)
-                                defer { scores.deallocate() }
-                                for unit in units {
-                                    let sequence = unit / s.heads, h = unit % s.heads, first = sequence * s.length
-                                    for i in 0..<s.length {
-                                        let row = first + i
-                                        let qi = q.baseAddress! + (row * s.heads + h) * s.keyDim
-                                        var maximum = -Float.infinity
-                                        for j in 0...i {
-                                            scores[j] = dot(qi, k.baseAddress! + ((first + j) * s.heads + h) * s.keyDim, count: s.keyDim)
-                                            maximum = max(maximum, scores[j] * s.scale)
-                                        }
-                                        let sum = exponentiate(scores, count: i + 1, scale: s.scale, shift: maximum)
-                                        let oi = o.baseAddress! + (row * s.heads + h) * s.valueDim
-                                        let inverse = 1 / sum
-                                        for j in 0...i {
-                                            axpy(scores[j] * inverse, v.baseAddress! + ((first + j) * s.heads + h) * s.valueDim, into: oi, count: s.valueDim)
-                                        }
-                                        lse[row * s.heads + h] = maximum + log(sum)
-                                    }
-                                }
-                            }
-                        }
-                    }
+        var output = [Float](repeating: 0, count: v.count), logSumExp = [Float](repeating: 0, count: s.rows * s.heads)
+        for i in 0..<s.rows {
+            let first = i / s.length * s.length
+            for h in 0..<s.heads {
+                let scores = Self.scores(q, k, s, first: first, i: i, h: h)
+                let maximum = scores.max()!
+                let weights = scores.map { exp($0 - maximum) }
+                let sum = weights.reduce(0, +)
+                for d in 0..<s.valueDim {
+                    var total = 0.0
+                    for (n, w) in weights.enumerated() { total += w * Double(v[at(s, first + n, h, s.valueDim) + d]) }
+                    output[at(s, i, h, s.valueDim) + d] = Float(total / sum)
                 }
+                logSumExp[i * s.heads + h] = Float(maximum + log(sum))
             }
         }
         return (output, logSumExp)
     }
 
-    /// The backward pass: gradients of the queries, keys and values from the output gradient.
-    ///
-    /// - Parameters:
-    ///   - output, logSumExp: what `causalSelfAttention` returned for these inputs.
-    ///   - gradient: `[rows, heads, valueDim]`.
-    /// - Returns: `dq` and `dk` `[rows, heads, keyDim]`, `dv` `[rows, heads, valueDim]`.
-    static func naiveBackward(query: [Float], keys: [Float], values: [Float], output: [Float], logSumExp: [Float],
-                                            gradient: [Float], shape s: CausalSelfAttentionShape) -> (query: [Float], keys: [Float], values: [Float]) {
-        precondition(gradient.count == output.count && output.count == s.rows * s.heads * s.valueDim, "causalSelfAttentionBackward gradient is not \(s.rows)×\(s.heads)×\(s.valueDim)")
-        precondition(logSumExp.count == s.rows * s.heads, "causalSelfAttentionBackward needs \(s.rows)×\(s.heads) log-sum-exps")
-        var dq = [Float](repeating: 0, count: query.count), dk = dq
-        var dv = [Float](repeating: 0, count: values.count)
-        query.withUnsafeBufferPointer { q in
-        keys.withUnsafeBufferPointer { k in
-        values.withUnsafeBufferPointer { v in
-        output.withUnsafeBufferPointer { o in
-        logSumExp.withUnsafeBufferPointer { lse in
-        gradient.withUnsafeBufferPointer { dO in
-        dq.withUnsafeMutableBufferPointer { dqBuffer in
-        dk.withUnsafeMutableBufferPointer { dkBuffer in
-        dv.withUnsafeMutableBufferPointer { dvBuffer in
-            let (q, k, v, o, lse, dO) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, o.baseAddress!, lse.baseAddress!, dO.baseAddress!)
-            let (dQ, dK, dV) = (dqBuffer.baseAddress!, dkBuffer.baseAddress!, dvBuffer.baseAddress!)
-            ThreadPool.parallelFor(s.sequences * s.heads) { units in
-                for unit in units {
-                    let sequence = unit / s.heads, h = unit % s.heads, first = sequence * s.length
-                    for i in 0..<s.length {
-                        let row = first + i
-                        let keyOffset = (row * s.heads + h) * s.keyDim, valueOffset = (row * s.heads + h) * s.valueDim
-                        let qi = q + keyOffset, dOi = dO + valueOffset, dQi = dQ + keyOffset
-                        // D_i = dO_i · O_i = Σ_j p_ij dp_ij, the softmax's correction term.
-                        let correction = dot(dOi, o + valueOffset, count: s.valueDim)
-                        let shift = lse[row * s.heads + h]
-                        for j in 0...i {
-                            let keyJ = ((first + j) * s.heads + h) * s.keyDim, valueJ = ((first + j) * s.heads + h) * s.valueDim
-                            let p = exp(dot(qi, k + keyJ, count: s.keyDim) * s.scale - shift)
-                            let dp = dot(dOi, v + valueJ, count: s.valueDim)
-                            let ds = p * (dp - correction) * s.scale
-                            axpy(ds, k + keyJ, into: dQi, count: s.keyDim)
-                            axpy(ds, qi, into: dK + keyJ, count: s.keyDim)
-                            axpy(p, dOi, into: dV + valueJ, count: s.valueDim)
-                        }
+    /// The gradients by the chain rule, query by query in Double: `dv_j += p_ij dO_i`,
+    /// `ds_ij = p_ij (dO_i · v_j − dO_i · O_i)`, `dq_i += ds_ij k_j · scale`, `dk_j += ds_ij q_i · scale`.
+    static func naiveBackward(query q: [Float], keys k: [Float], values v: [Float], output o: [Float], gradient dO: [Float],
+                              shape s: CausalSelfAttentionShape) -> (query: [Float], keys: [Float], values: [Float]) {
+        var dq = [Double](repeating: 0, count: q.count), dk = dq, dv = [Double](repeating: 0, count: v.count)
+        func inner(_ x: [Float], _ a: Int, _ y: [Float], _ b: Int, _ count: Int) -> Double {
+            (0..<count).reduce(0.0) { $0 + Double(x[a + $1]) * Double(y[b + $1]) }
+        }
+        for i in 0..<s.rows {
+            let first = i / s.length * s.length
+            for h in 0..<s.heads {
+                let scores = Self.scores(q, k, s, first: first, i: i, h: h)
+                let maximum = scores.max()!
+                let sum = scores.reduce(0.0) { $0 + exp($1 - maximum) }
+                let oi = at(s, i, h, s.valueDim), qi = at(s, i, h, s.keyDim)
+                let correction = inner(dO, oi, o, oi, s.valueDim)
+                for (n, score) in scores.enumerated() {
+                    let j = first + n, p = exp(score - maximum) / sum
+                    let vj = at(s, j, h, s.valueDim), kj = at(s, j, h, s.keyDim)
+                    let ds = p * (inner(dO, oi, v, vj, s.valueDim) - correction) * Double(s.scale)
+                    for d in 0..<s.valueDim { dv[vj + d] += p * Double(dO[oi + d]) }
+                    for d in 0..<s.keyDim {
+                        dq[qi + d] += ds * Double(k[kj + d])
+                        dk[kj + d] += ds * Double(q[qi + d])
                     }
                 }
             }
-        }}}}}}}}}
-        return (dq, dk, dv)
-    }
-
-    /// `target[c] += a · source[c]` for `c < count`.
-    static func axpy(_ a: Float, _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
-        let factor = SIMD8<Float>(repeating: a)
-        var c = 0
-        while c + 8 <= count {
-            var accumulator = t.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-            multiplyAdd(&accumulator, factor, loadFloats(s, byteOffset: c * 4))
-            t.storeBytes(of: accumulator, toByteOffset: c * 4, as: SIMD8<Float>.self)
-            c += 8
         }
-        while c < count {
-            target[c] += a * source[c]
-            c += 1
-        }
+        return (dq.map(Float.init), dk.map(Float.init), dv.map(Float.init))
     }
 }
