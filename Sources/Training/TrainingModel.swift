@@ -138,27 +138,32 @@ public struct TrainingModel: Sendable {
             record(statistics, layer: l)
             h = next
         }
-        let inputBytes = 4 * inputs.reduce(0) { $0 + $1.count }
-        report.activationBytes = inputBytes + blockBytes.reduce(0, +)
-        report.activationBytesRecomputing = inputBytes + (blockBytes.max() ?? 0)
         let (lossSum, dHead) = output.loss(h, targets: batch.targets, gradientScale: scale.map { $0 / Float(max(report.targets, 1)) }, p, &g)
         report.loss = lossSum / Double(max(report.targets, 1))
 
         // Multi-token prediction: every depth forward (each loss's gradient taken as it goes), then back.
-        var mtpState: [(tokens: [Int], previous: [Float], saved: TrainingMTP.Saved, dLoss: [Float])] = []
+        var mtpState: [(tokens: [Int], previous: [Float], saved: TrainingMTP.Saved?, dLoss: [Float], routes: [[Int]]?)] = []
         var previous = h
+        // What each depth keeps either way: its input and its loss's gradient.
+        var keptBytes = 0
         for module in mtp {
             let (tokens, targets) = module.shifted(batch)
+            let routes = fixedRoutes(module.block.isMoE)
             let (out, s, statistics) = module.forward(previous: previous, embedded: embed(tokens, p), batch: shape, angles: angles,
-                                                      options: options, routes: fixedRoutes(module.block.isMoE), p)
+                                                      options: options, routes: routes, p)
             record(statistics, layer: ParameterLayout.mtpLayer(config, depth: module.depth))
             let count = targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
             let weight = options.mtpWeight / Float(mtp.count) / Float(max(count, 1))
             let (sum, dLoss) = module.output.loss(out, targets: targets, gradientScale: scale.map { $0 * weight }, p, &g)
             report.mtpLosses.append(sum / Double(max(count, 1)))
-            mtpState.append((tokens, previous, s, dLoss))
+            mtpState.append((tokens, previous, recompute ? nil : s, dLoss, routes))
+            keptBytes += 4 * (previous.count + dLoss.count)
+            blockBytes.append(s.byteCount)
             previous = out
         }
+        let inputBytes = 4 * inputs.reduce(0) { $0 + $1.count } + keptBytes
+        report.activationBytes = inputBytes + blockBytes.reduce(0, +)
+        report.activationBytesRecomputing = inputBytes + (blockBytes.max() ?? 0)
         guard let scale else { return report }
 
         let balanceGradient = options.balanceCoefficient * scale
@@ -166,7 +171,9 @@ public struct TrainingModel: Sendable {
         for (module, state) in zip(mtp, mtpState).reversed() {
             var dOutput = state.dLoss
             if let dNext { add(&dOutput, dNext) }
-            let (dPrevious, dEmbedded) = module.backward(dOutput, previous: state.previous, saved: state.saved, batch: shape,
+            let saved = state.saved ?? module.forward(previous: state.previous, embedded: embed(state.tokens, p), batch: shape, angles: angles,
+                                                      options: options, routes: state.routes, p).saved
+            let (dPrevious, dEmbedded) = module.backward(dOutput, previous: state.previous, saved: saved, batch: shape,
                                                          angles: angles, balanceGradient: balanceGradient, p, &g)
             embedBackward(state.tokens, gradient: dEmbedded, &g)
             dNext = dPrevious

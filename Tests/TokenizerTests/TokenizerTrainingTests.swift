@@ -60,6 +60,20 @@ import Testing
             == "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜>")
     }
 
+    /// Windows line ends split lines as "\n" does: a CRLF text counts the words its lines count one by one.
+    @Test func crlfTextIsCountedLineByLine() throws {
+        // Read as one line, the blank line's two line ends would make one word.
+        let lines = ["In the beginning God\r\n", "\r\n", "  created the heaven\r\n", "and the earth.\r\n"]
+        var whole = try TokenizerTrainer(vocabularySize: 300)
+        whole.add(text: lines.joined())
+        var separate = try TokenizerTrainer(vocabularySize: 300)
+        for line in lines { separate.add(text: line) }
+        #expect(whole.words == separate.words)
+        var unsplit = try TokenizerTrainer(vocabularySize: 300)
+        unsplit.add(text: lines.joined().replacingOccurrences(of: "\r\n", with: " "))
+        #expect(whole.words != unsplit.words)
+    }
+
     @Test func tooSmallAVocabularyIsRejected() {
         #expect(throws: TokenizerError.invalidVocabularySize(100, minimum: 272)) { try TokenizerTrainer(vocabularySize: 100) }
         #expect(throws: TokenizerError.invalidMinimumFrequency(0)) { try TokenizerTrainer(vocabularySize: 400, minimumFrequency: 0) }

@@ -25,11 +25,13 @@ public struct TokenizerTrainer: Sendable {
         self.minimumFrequency = minimumFrequency
     }
 
-    /// Counts the words of `text`, a line at a time (each keeps its newline), as tokenizers' trainer reads files.
+    /// Counts the words of `text`, a line at a time (each keeps its newline, `\n` or `\r\n`), as tokenizers'
+    /// trainer reads files.
     public mutating func add(text: String) {
         var lineStart = text.startIndex
         while lineStart < text.endIndex {
-            let lineEnd = text[lineStart...].firstIndex(of: "\n").map { text.index(after: $0) } ?? text.endIndex
+            // "\r\n" is one Character, so it is looked for as well as "\n".
+            let lineEnd = text[lineStart...].firstIndex { $0 == "\n" || $0 == "\r\n" }.map { text.index(after: $0) } ?? text.endIndex
             for word in preTokenizer.apply([text[lineStart..<lineEnd]]) { words[Array(word.utf8), default: 0] += 1 }
             lineStart = lineEnd
         }

@@ -42,6 +42,8 @@ struct TrainingMTP: Sendable {
         let blockInput: [Float]
         let block: TrainingBlock.Saved
         let output: [Float]
+
+        var byteCount: Int { 4 * (embedded.count + combined.count + blockInput.count + output.count) + block.byteCount }
     }
 
     /// - Parameters:
