@@ -22,6 +22,9 @@ public final class Trainer {
     public internal(set) var scaler = LossScaler()
     /// Slots that receive no gradient (the routing biases; the base weights when fine-tuning adapters).
     let frozen: (ParameterSpec) -> Bool
+    /// Whether `options.expertBalance` moves the routing biases after each step: not when the caller froze
+    /// them (a LoRA run keeps its base model's routing).
+    let balancesRouting: Bool
 
     public init(config: ModelConfig, parameters: ParameterSet, data: TokenDataset, options: TrainingOptions,
                 frozen: @escaping (ParameterSpec) -> Bool = { _ in false }) throws {
@@ -34,6 +37,7 @@ public final class Trainer {
         self.data = data
         self.parameters = parameters
         self.frozen = { $0.role == .routerBias || frozen($0) }
+        balancesRouting = !parameters.specs.contains { $0.role == .routerBias && frozen($0) }
         model = TrainingModel(config: config, parameters: parameters, precision: options.precision)
         optimizer = AdamW(options: options.adamW, like: parameters.zeros(frozen: self.frozen))
         step = 0
@@ -98,7 +102,7 @@ public final class Trainer {
         if !skipped {
             norm = clipGradients(&gradients, maxNorm: options.clipNorm)
             optimizer.update(&parameters, gradients: gradients, learningRate: rate)
-            options.expertBalance.update(&parameters, config: config, load: load)
+            if balancesRouting { options.expertBalance.update(&parameters, config: config, load: load) }
         }
         step += 1
         return StepReport(step: step, loss: loss, mtpLoss: model.mtp.isEmpty ? nil : mtp, balanceLoss: balance, learningRate: rate,

@@ -46,7 +46,7 @@ public struct TrainingRun {
     /// Continues from the newest checkpoint in `out`; returns its path, or nil when there is none.
     public func resume() throws -> String? {
         guard let latest = TrainingCheckpoint.latest(in: out) else { return nil }
-        try TrainingCheckpoint.restore(trainer, from: latest)
+        try TrainingCheckpoint.restore(trainer, from: latest, baseModel: baseModel)
         return latest
     }
 
@@ -68,7 +68,7 @@ public struct TrainingRun {
             log.record(report, heldOutLoss: heldOut)
             progress(report, heldOut)
             if last || (schedule.saveEvery > 0 && trainer.step % schedule.saveEvery == 0) {
-                try TrainingCheckpoint.save(trainer, configJSON: configJSON, tokenizer: tokenizer, in: out, keep: schedule.keep)
+                try TrainingCheckpoint.save(trainer, configJSON: configJSON, tokenizer: tokenizer, in: out, keep: schedule.keep, baseModel: baseModel)
                 try log.write()
             }
         }

@@ -54,6 +54,42 @@ struct CheckpointTests {
         #expect(throws: TrainingError.self) { try TrainingCheckpoint.restore(try Self.trainer(seed: 5), from: path) }
     }
 
+    static func loraTrainer(rank: Int = 4) throws -> Trainer {
+        let plain = try trainer()
+        let lora = try LoRAConfig(rank: rank, alpha: 8, dropout: 0.1, targets: ["q_b_proj", "o_proj", "experts"])
+        let parameters = try plain.parameters.addingAdapters(lora, seed: 4)
+        return try Trainer(config: plain.config, parameters: parameters, data: plain.data, options: plain.options,
+                           frozen: { !ParameterSet.isAdapter($0) })
+    }
+
+    /// A LoRA run's checkpoint holds its adapters and their moments, not the base model, and resumes exactly
+    /// over the same base model; another base model or other adapter options are refused.
+    @Test func aLoRACheckpointHoldsOnlyTheAdaptersAndResumesExactly() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let straight = try Self.loraTrainer()
+        let straightLosses = (0..<6).map { _ in straight.trainStep().loss }
+        let first = try Self.loraTrainer()
+        for _ in 0..<3 { _ = first.trainStep() }
+        let path = try TrainingCheckpoint.save(first, configJSON: Self.configJSON(), tokenizer: nil, in: out, baseModel: "/models/base")
+        let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        #expect(files == [LoRAAdapterFile.configFile, LoRAAdapterFile.weightsFile, TrainingCheckpoint.optimizerFile, TrainingCheckpoint.stateFile].sorted())
+
+        let resumed = try Self.loraTrainer()
+        try TrainingCheckpoint.restore(resumed, from: path, baseModel: "/models/../models/base")
+        let resumedLosses = (0..<3).map { _ in resumed.trainStep().loss }
+        #expect(resumedLosses == Array(straightLosses[3...]))
+        let sameParameters = resumed.parameters.values == straight.parameters.values
+        #expect(sameParameters)
+        // The base model's routing biases are frozen with the rest of it.
+        let biases = straight.parameters.specs.indices.filter { straight.parameters.specs[$0].role == .routerBias }
+        let initial = try Self.trainer().parameters
+        #expect(!biases.isEmpty && biases.allSatisfy { straight.parameters.values[$0] == initial.values[$0] })
+
+        #expect(throws: TrainingError.self) { try TrainingCheckpoint.restore(try Self.loraTrainer(), from: path, baseModel: "/models/other") }
+        #expect(throws: TrainingError.self) { try TrainingCheckpoint.restore(try Self.loraTrainer(rank: 2), from: path, baseModel: "/models/base") }
+    }
+
     /// The saved model is an ordinary checkpoint: the inference model loads it and agrees with the trainer.
     @Test func theSavedModelLoadsForInference() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)").path

@@ -24,7 +24,7 @@ struct Finetune: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        var options = try training.options()
+        let options = try training.options()
         let schedule = try output.schedule()
         let folder = try model.folder()
         let (configJSON, config) = try ConfigFile.read(folder: folder)
@@ -43,9 +43,8 @@ struct Finetune: ParsableCommand {
             let targets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let lora = try LoRAConfig(rank: loraRank, alpha: loraAlpha, dropout: loraDropout, targets: targets)
             parameters = try base.addingAdapters(lora, seed: options.seed)
+            // Everything but the adapters, the routing biases included: the base model's routing stays as trained.
             frozen = { !ParameterSet.isAdapter($0) }
-            // The base model's routing stays as it was trained.
-            options.expertBalance = ExpertBalance(rate: 0)
         }
         let trainer = try Trainer(config: config, parameters: parameters, data: dataset, options: options, frozen: frozen)
         let run = TrainingRun(trainer: trainer, out: output.out, configJSON: configJSON, tokenizer: folder, schedule: schedule, baseModel: folder)
